@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    # Connection options shared by every module (common.http_argument_spec).
+    DOCUMENTATION = r'''
+options:
+  timeout:
+    description:
+      - Seconds to wait for the server to accept the connection and to send each response.
+    type: float
+    default: 30
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate.
+      - Set to V(false) only against test servers; the module warns when it is off.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path to a PEM CA bundle used instead of the system trust store to verify the server.
+    type: path
+  proxy:
+    description:
+      - Proxy URL for all requests, for example V(http://proxy.example.com:3128).
+      - The standard C(HTTPS_PROXY), C(HTTP_PROXY) and C(NO_PROXY) environment variables are honoured
+        in any case; this option takes precedence over them.
+    type: str
+  retries:
+    description:
+      - How many times one request is retried.
+      - Statuses 429, 502, 503 and 504 are retried for every method, because the server refused the
+        request before acting on it.
+      - Connection errors and read timeouts are retried only for idempotent requests (GET, DELETE);
+        a write that may have been applied is never sent twice. The module re-reads the state instead.
+      - Waits follow C(Retry-After) (seconds or HTTP date), then C(RateLimit-Reset) or
+        C(X-RateLimit-Reset), and otherwise a jittered exponential backoff.
+    type: int
+    default: 5
+  retry_max_wait:
+    description:
+      - Upper bound, in seconds, on the total time one module run spends waiting between retries.
+      - When the next wait would exceed it, the module fails with C(gave up after N tries) and the last cause.
+    type: float
+    default: 60
+'''

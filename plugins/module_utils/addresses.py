@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one address model of the collection, built on netaddr.
+
+Every user-supplied IP or CIDR goes through :func:`parse_network`, which returns a
+canonical ``netaddr.IPNetwork`` or raises :class:`AddressError` naming the value and
+the reason. Canonical text is ``str(network)``: ``1.2.3.4/32``, ``2001:db8::/32``
+(IPv6 compressed, lowercase). A bare address is a /32 (IPv4) or /128 (IPv6), so
+``1.2.3.4`` and ``1.2.3.4/32`` are the same entry.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+
+NETADDR_IMPORT_ERROR = None
+try:
+    import netaddr
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    HAS_NETADDR = False
+    NETADDR_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_NETADDR = True
+
+# Networks this broad are "the whole internet" for practical purposes: they are refused
+# unless the caller opts in (module option allow_any).
+MIN_PREFIX_WITHOUT_ALLOW_ANY = {4: 8, 6: 16}
+
+_IPV4_LEADING_ZERO = re.compile(r'(?:^|\.)0\d')
+_IPV4_WITH_PORT = re.compile(r'^\d{1,3}(?:\.\d{1,3}){3}:\d*$')
+_BRACKETED = re.compile(r'^\[.*\](?::\d*)?$')
+_HOSTNAME_CHARS = re.compile(r'[g-z_]', re.IGNORECASE)
+
+
+class AddressError(ValueError):
+    """One or more user-supplied addresses that cannot be used; the message names each value."""
+
+    def __init__(self, value, reason):
+        self.value = value
+        self.reason = reason
+        super(AddressError, self).__init__('invalid address %r: %s' % (value, reason))
+
+
+class AddressListError(AddressError):
+    """Several bad values at once, so the user can fix them all in one go."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        self.value = [e.value for e in self.errors]
+        self.reason = '; '.join(e.reason for e in self.errors)
+        ValueError.__init__(self, '; '.join(str(e) for e in self.errors))
+
+
+def _reason_before_netaddr(text):
+    """Return why ``text`` is not one IP/CIDR, for the cases netaddr reports vaguely."""
+    if re.search(r'[\s,;]', text):
+        return 'contains whitespace, a comma or a semicolon; give one address per list item'
+    if '%' in text:
+        return 'IPv6 zone indexes (%...) are not allowed'
+    if _BRACKETED.match(text) or _IPV4_WITH_PORT.match(text):
+        return 'looks like an address with a port; give the address only'
+    addr, sep, prefix = text.partition('/')
+    if ':' not in addr and _HOSTNAME_CHARS.search(addr):
+        return 'looks like a hostname; give an IP address or CIDR (names are not resolved)'
+    if ':' not in addr and _IPV4_LEADING_ZERO.search(addr):
+        return 'an IPv4 octet has a leading zero, which some parsers read as octal; remove it'
+    if sep:
+        if not prefix.isdigit() and '.' not in prefix:
+            return 'prefix length %r is not a number' % prefix
+        if prefix.isdigit():
+            limit = 128 if ':' in addr else 32
+            if int(prefix) > limit:
+                return 'prefix length /%s is out of range 0-%d' % (prefix, limit)
+    return None
+
+
+def parse_network(value, allow_any=False):
+    """Parse one entry (address or CIDR in any common notation) into a canonical IPNetwork."""
+    if not isinstance(value, str):
+        raise AddressError(value, 'must be a string, got %s' % type(value).__name__)
+    text = value
+    if not text.strip():
+        raise AddressError(value, 'is empty')
+    reason = _reason_before_netaddr(text)
+    if reason:
+        raise AddressError(value, reason)
+    try:
+        net = netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise AddressError(value, 'is not a valid IPv4/IPv6 address or CIDR')
+    if net.version == 6 and (net.ip.is_ipv4_mapped() or '.' in text):
+        # ::ffff:1.2.3.4 and ::1.2.3.4 would silently be a different entry from 1.2.3.4
+        raise AddressError(value, 'IPv4-mapped/compatible IPv6 forms are not allowed; give the IPv4 address %s'
+                           % netaddr.IPAddress(int(net.ip) & 0xFFFFFFFF))
+    if net.ip != net.network:
+        raise AddressError(value, 'has host bits set; the network is %s' % net.cidr)
+    if not allow_any and net.prefixlen < MIN_PREFIX_WITHOUT_ALLOW_ANY[net.version]:
+        raise AddressError(value, 'covers too much of the internet (shorter than /%d); set allow_any to permit it'
+                           % MIN_PREFIX_WITHOUT_ALLOW_ANY[net.version])
+    return net.cidr
+
+
+def parse_networks(values, allow_any=False):
+    """Parse a list of entries; returns the canonical networks, deduplicated, input order kept.
+
+    All values are checked before anything is returned, and every bad value is named.
+    """
+    if values is None:
+        return []
+    errors = []
+    result = []
+    seen = set()
+    for value in values:
+        try:
+            net = parse_network(value, allow_any=allow_any)
+        except AddressError as exc:
+            errors.append(exc)
+            continue
+        if net not in seen:
+            seen.add(net)
+            result.append(net)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise AddressListError(errors)
+    return result
+
+
+def parse_single_address(value, allow_ipv6=False):
+    """Parse exactly one host address (Woodcore keys take one IP, never a range)."""
+    net = parse_network(value, allow_any=True)
+    if net.size != 1:
+        raise AddressError(value, 'is a range (%s); exactly one address is allowed here' % net)
+    if net.version == 6 and not allow_ipv6:
+        raise AddressError(value, 'is IPv6; this service takes one IPv4 address')
+    return net.ip
+
+
+def canonical(net):
+    """Canonical text of a network: ``1.2.3.4/32``, ``2001:db8::/32``."""
+    return str(net.cidr)
+
+
+def sort_key(net):
+    return (net.version, net.first, net.prefixlen)
+
+
+def sorted_canonical(networks):
+    return [canonical(n) for n in sorted(networks, key=sort_key)]
+
+
+def is_host(net):
+    return net.size == 1
+
+
+def diff(current, wanted):
+    """Set difference with canonical identity. Returns (to_add, to_remove), both sorted."""
+    current = set(n.cidr for n in current)
+    wanted = set(n.cidr for n in wanted)
+    to_add = sorted(wanted - current, key=sort_key)
+    to_remove = sorted(current - wanted, key=sort_key)
+    return to_add, to_remove
+
+
+def atlas_wire_entry(net):
+    """Render one network as an Atlas POST element.
+
+    The Atlas OpenAPI patterns only admit the *full* IPv6 form (eight groups, no ``::``),
+    so IPv6 is rendered that way on the wire; a host (/32, /128) goes as ``ipAddress``.
+    """
+    if net.version == 4:
+        if is_host(net):
+            return {'ipAddress': str(net.ip)}
+        return {'cidrBlock': str(net.cidr)}
+    full = net.ip.format(netaddr.ipv6_full)
+    if is_host(net):
+        return {'ipAddress': full}
+    return {'cidrBlock': '%s/%d' % (full, net.prefixlen)}
+
+
+def merge(networks):
+    """The fewest CIDRs covering exactly the same addresses (netaddr.cidr_merge)."""
+    return [n.cidr for n in netaddr.cidr_merge(list(networks))]

@@ -1,0 +1,400 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one place where this collection makes HTTP requests.
+
+* :class:`ApiClient` wraps one ``requests.Session`` per run: base URL, TLS, proxy,
+  User-Agent, a per-run request log, secret redaction, and retries.
+* Retries are urllib3's ``Retry`` (mounted on the session's adapter), extended only
+  where it has no knob: 429/502/503/504 are retried for every method (the server refused
+  before acting), ``RateLimit-Reset``/``X-RateLimit-Reset`` are honoured when there is no
+  ``Retry-After``, the sleeps are injectable, and the total wait of a run is bounded.
+  Connection errors and read timeouts are retried only for idempotent methods (GET,
+  DELETE, ...), as urllib3 does with ``allowed_methods``.
+* Every failure is raised as :class:`ApiError`, which modules turn into ``fail_json``
+  in one place (``common.run_module``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth  # noqa: F401  (HTTPDigestAuth re-exported)
+    from urllib3.util.retry import Retry
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    AuthBase = object
+    HTTPAdapter = object
+    Retry = object
+else:
+    HAS_REQUESTS = True
+
+COLLECTION_VERSION = '0.1.0'
+USER_AGENT = 'apiaccess.ipwhitelist/%s ansible-core/%s' % (COLLECTION_VERSION, ANSIBLE_CORE_VERSION)
+
+# Methods whose repetition cannot do harm; only these are retried after a connection
+# error or read timeout, when the request may already have been applied.
+IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
+RETRY_STATUSES = frozenset([429, 502, 503, 504])
+REDACTED = '********'
+BODY_EXCERPT_CHARS = 300
+
+
+class ApiError(Exception):
+    """Every failure of a request, with what a user needs to act on it.
+
+    ``ambiguous`` is true when a non-idempotent request failed after it may have been
+    applied (connection lost after sending): callers re-read state instead of retrying.
+    """
+
+    def __init__(self, message, method=None, url=None, status=None, error_code=None,
+                 provider_message=None, body_excerpt=None, tries=1, ambiguous=False):
+        super(ApiError, self).__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        self.status = status
+        self.error_code = error_code
+        self.provider_message = provider_message
+        self.body_excerpt = body_excerpt
+        self.tries = tries
+        self.ambiguous = ambiguous
+
+    def details(self):
+        """The structured fields, for ``fail_json`` (all already redacted)."""
+        return dict(
+            method=self.method, url=self.url, http_status=self.status, error_code=self.error_code,
+            provider_message=self.provider_message, body_excerpt=self.body_excerpt, tries=self.tries,
+        )
+
+
+class RetryBudgetExhausted(Exception):
+    """Raised from inside urllib3's retry loop when the next wait would exceed the budget."""
+
+    def __init__(self, wanted, waited, budget):
+        super(RetryBudgetExhausted, self).__init__(
+            'the next retry would wait %.1fs, beyond the retry wait budget (%.1fs of %.1fs used)'
+            % (wanted, waited, budget))
+
+
+class _RetryState(object):
+    """Shared by every Retry object of one client: injectable sleep/clock and the wait budget."""
+
+    def __init__(self, budget, sleep, clock):
+        self.budget = budget
+        self.sleep = sleep
+        self.clock = clock
+        self.waited = 0.0
+        self.lock = threading.Lock()
+        self.local = threading.local()
+
+
+class RetryPolicy(Retry):
+    """urllib3 ``Retry`` with the three things it lacks (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        self.state = kwargs.pop('state')
+        super(RetryPolicy, self).__init__(*args, **kwargs)
+
+    def new(self, **kw):
+        kw.setdefault('state', self.state)
+        return super(RetryPolicy, self).new(**kw)
+
+    def is_retry(self, method, status_code, has_retry_after=False):
+        if self.status_forcelist and status_code in self.status_forcelist:
+            return True
+        return super(RetryPolicy, self).is_retry(method, status_code, has_retry_after)
+
+    def increment(self, *args, **kwargs):
+        new = super(RetryPolicy, self).increment(*args, **kwargs)
+        self.state.local.history = new.history  # what the client reports as "tries"
+        return new
+
+    def get_retry_after(self, response):
+        seconds = super(RetryPolicy, self).get_retry_after(response)
+        if seconds is not None or response.status != 429:
+            return seconds
+        for header in ('RateLimit-Reset', 'X-RateLimit-Reset'):
+            value = response.headers.get(header)
+            if value is None:
+                continue
+            try:
+                reset = float(value)
+            except ValueError:
+                continue
+            # An epoch timestamp (Woodcore) or a delta in seconds (IETF RateLimit-Reset).
+            return max(0.0, reset - self.state.clock()) if reset > 1e9 else max(0.0, reset)
+        return None
+
+    def sleep(self, response=None):
+        wait = None
+        if response is not None and self.respect_retry_after_header:
+            wait = self.get_retry_after(response)
+        if wait is None:
+            wait = self.get_backoff_time()
+        state = self.state
+        with state.lock:
+            if state.waited + wait > state.budget:
+                raise RetryBudgetExhausted(wait, state.waited, state.budget)
+            state.waited += wait
+        if wait > 0:
+            state.sleep(wait)
+
+
+def _make_retry(retries, backoff_factor, state):
+    kwargs = dict(
+        total=retries, connect=retries, read=retries, status=retries, other=0, redirect=False,
+        allowed_methods=IDEMPOTENT_METHODS, status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor, raise_on_status=False, respect_retry_after_header=True,
+        state=state,
+    )
+    try:
+        return RetryPolicy(backoff_jitter=backoff_factor, **kwargs)
+    except TypeError:  # urllib3 < 2 has no jitter
+        return RetryPolicy(**kwargs)
+
+
+class BearerAuth(AuthBase):
+    """A static bearer token (Woodcore API keys)."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def __call__(self, request):
+        request.headers['Authorization'] = 'Bearer %s' % self.token
+        return request
+
+
+class ClientCredentialsAuth(AuthBase):
+    """OAuth2 client credentials (Atlas service accounts).
+
+    The token is fetched once per run, reused until shortly before it expires, and
+    refreshed once when a request comes back 401 (revoked or expired early).
+    """
+
+    EXPIRY_MARGIN = 60.0
+
+    def __init__(self, client, token_path, client_id, client_secret):
+        self._client = client
+        self._token_path = token_path
+        self._basic = HTTPBasicAuth(client_id, client_secret)
+        self._token = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        client.add_secret(client_secret)
+
+    def token(self, force=False):
+        with self._lock:
+            if force or self._token is None or self._client.clock() >= self._expires_at:
+                self._fetch()
+            return self._token
+
+    def _fetch(self):
+        response = self._client.request(
+            'POST', self._token_path, data={'grant_type': 'client_credentials'}, auth=self._basic,
+            headers={'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded'})
+        try:
+            payload = response.json()
+            token = payload['access_token']
+            lifetime = float(payload.get('expires_in', 3600))
+        except (ValueError, KeyError, TypeError):
+            raise ApiError('the OAuth token endpoint answered without an access_token',
+                           method='POST', url=self._client.redact(self._client.url(self._token_path)),
+                           status=response.status_code)
+        self._client.add_secret(token)
+        self._token = token
+        self._expires_at = self._client.clock() + max(0.0, lifetime - self.EXPIRY_MARGIN)
+
+    def __call__(self, request):
+        self._local.refreshed = False
+        request.headers['Authorization'] = 'Bearer %s' % self.token()
+        request.register_hook('response', self._refresh_on_401)
+        return request
+
+    def _refresh_on_401(self, response, **kwargs):
+        if response.status_code != 401 or getattr(self._local, 'refreshed', False):
+            return response
+        self._local.refreshed = True
+        response.content  # pylint: disable=pointless-statement  # drain, so the connection can be reused
+        response.close()
+        retry = response.request.copy()
+        retry.headers['Authorization'] = 'Bearer %s' % self.token(force=True)
+        new = response.connection.send(retry, **kwargs)
+        new.history.append(response)
+        new.request = retry
+        return new
+
+
+def default_error_parser(response):
+    """(code, message) from a JSON error body, or (None, None)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    code = body.get('errorCode') or body.get('error_code') or body.get('code')
+    message = body.get('detail') or body.get('message') or body.get('reason') or body.get('error')
+    if isinstance(message, dict):
+        message = message.get('message') or message.get('error')
+    return (str(code) if code is not None else None), (str(message) if message is not None else None)
+
+
+class ApiClient(object):
+    """One session per run. ``request`` returns a response whose status is expected, or raises ApiError."""
+
+    def __init__(self, base_url, auth=None, timeout=30.0, validate_certs=True, ca_path=None, proxy=None,
+                 retries=5, retry_max_wait=60.0, backoff_factor=0.5, headers=None, error_parser=None,
+                 redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16):
+        self.base_url = base_url.rstrip('/')
+        self.timeout = timeout
+        self.clock = clock or time.time
+        self.error_parser = error_parser or default_error_parser
+        self.request_log = []
+        self._log_lock = threading.Lock()
+        self._secrets = set()
+        self._redact_patterns = list(redact_patterns)
+        self._state = _RetryState(float(retry_max_wait), sleep or time.sleep, self.clock)
+        self.retry = _make_retry(retries, backoff_factor, self._state)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(max_retries=self.retry, pool_connections=pool_size, pool_maxsize=pool_size)
+            session.mount('http://', adapter)
+            session.mount('https://', adapter)
+        self.session = session
+        self.session.headers['User-Agent'] = USER_AGENT
+        if headers:
+            self.session.headers.update(headers)
+        # A CA bundle path replaces the default trust store; validate_certs=false disables checks.
+        self.session.verify = (ca_path or True) if validate_certs else False
+        if proxy:
+            self.session.proxies = {'http': proxy, 'https': proxy}
+            self.add_secret_from_url(proxy)
+        if auth is not None:
+            self.session.auth = auth(self) if callable(auth) and not isinstance(auth, AuthBase) else auth
+
+    # -- redaction ------------------------------------------------------------------------
+
+    def add_secret(self, value):
+        """Register a value that must never appear in errors or logs."""
+        if value and len(str(value)) >= 4:
+            self._secrets.add(str(value))
+
+    def add_secret_from_url(self, url):
+        # credentials in a proxy URL: http://user:password@host
+        rest = url.split('://', 1)[-1]
+        if '@' in rest:
+            self.add_secret(rest.split('@', 1)[0].split(':', 1)[-1])
+
+    def redact(self, text):
+        if text is None:
+            return None
+        text = str(text)
+        for pattern, replacement in self._redact_patterns:
+            text = pattern.sub(replacement, text)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+    # -- requests -------------------------------------------------------------------------
+
+    def url(self, path):
+        return self.base_url + path
+
+    @property
+    def request_count(self):
+        return len(self.request_log)
+
+    def writes(self):
+        return [entry for entry in self.request_log if entry['method'] not in ('GET', 'HEAD')]
+
+    def _log(self, method, path, status):
+        with self._log_lock:
+            self.request_log.append({'method': method, 'path': self.redact(path), 'status': status})
+
+    def request(self, method, path, params=None, json=None, data=None, headers=None, expected=(200,), auth=None):
+        method = method.upper()
+        url = self.url(path)
+        shown_url = self.redact(url)
+        shown_path = path
+        if params:
+            shown_path += '?' + '&'.join('%s=%s' % (k, v) for k, v in params.items())
+        self._state.local.history = ()
+        kwargs = dict(params=params, json=json, data=data, headers=headers, timeout=self.timeout)
+        if auth is not None:
+            kwargs['auth'] = auth
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except RetryBudgetExhausted as exc:
+            tries = len(self._state.local.history) + 1
+            self._log(method, shown_path, None)
+            raise ApiError('%s %s: gave up after %d tries: %s' % (method, shown_url, tries, exc),
+                           method=method, url=shown_url, tries=tries)
+        except requests.exceptions.RequestException as exc:
+            tries = len(self._state.local.history) + 1
+            self._log(method, shown_path, None)
+            raise self._transport_error(method, shown_url, exc, tries)
+        history = self._retry_history(response)
+        for attempt in history:
+            self._log(method, shown_path, attempt.status)
+        self._log(method, shown_path, response.status_code)
+        if response.status_code in expected:
+            return response
+        final_leg = getattr(getattr(response.raw, 'retries', None), 'history', None) or ()
+        raise self._http_error(method, shown_url, response, len(final_leg) + 1)
+
+    @staticmethod
+    def _retry_history(response):
+        """Retried attempts of every leg (an auth handshake leg can have been retried too)."""
+        attempts = []
+        for leg in list(response.history) + [response]:
+            retries = getattr(leg.raw, 'retries', None)
+            attempts.extend(getattr(retries, 'history', None) or ())
+        return tuple(attempts)
+
+    def _transport_error(self, method, shown_url, exc, tries):
+        cause = self.redact(exc)
+        if isinstance(exc, requests.exceptions.SSLError):
+            return ApiError('%s %s: TLS certificate verification failed (%s); set ca_path to the CA bundle '
+                            'that signed the server certificate, or validate_certs=false for testing only'
+                            % (method, shown_url, cause), method=method, url=shown_url, tries=tries)
+        connect_failed = isinstance(exc, (requests.exceptions.ConnectTimeout,)) or (
+            isinstance(exc, requests.exceptions.ConnectionError) and 'NewConnectionError' in repr(exc))
+        ambiguous = method not in IDEMPOTENT_METHODS and not connect_failed
+        kind = 'timed out' if isinstance(exc, requests.exceptions.Timeout) else 'connection failed'
+        prefix = 'gave up after %d tries: ' % tries if tries > 1 else ''
+        note = ' (the request may or may not have been applied)' if ambiguous else ''
+        return ApiError('%s %s: %s%s: %s%s' % (method, shown_url, prefix, kind, cause, note),
+                        method=method, url=shown_url, tries=tries, ambiguous=ambiguous)
+
+    def _http_error(self, method, shown_url, response, tries):
+        code, message = self.error_parser(response)
+        excerpt = self.redact((response.text or '')[:BODY_EXCERPT_CHARS])
+        message = self.redact(message)
+        status = response.status_code
+        text = 'HTTP %d' % status
+        if code:
+            text += ' %s' % code
+        if message:
+            text += ': %s' % message
+        elif excerpt:
+            text += ': %s' % excerpt
+        if tries > 1:
+            text = 'gave up after %d tries: %s' % (tries, text)
+        return ApiError('%s %s: %s' % (method, shown_url, text), method=method, url=shown_url, status=status,
+                        error_code=code, provider_message=message, body_excerpt=excerpt, tries=tries)
+
+    def close(self):
+        self.session.close()

@@ -1,0 +1,451 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""MongoDB Atlas organization API key access list simulator.
+
+Follows ``shared/specs`` (README, the OpenAPI extract and the recorded CLI traffic). What the
+specs leave unknown is a named setting (``SETTINGS``), documented in docs/simulators.md.
+
+Seed (YAML/JSON)::
+
+    orgs:
+      - id: 5f0000000000000000000001
+        api_keys:
+          - {id: 6a0000000000000000000001, publicKey: abcdefgh, privateKey: <uuid>, desc: ci,
+             roles: [ORG_OWNER], access_list: [203.0.113.10, 10.0.0.0/24]}
+    service_accounts:
+      - {client_id: mdb_sa_id_x, client_secret: mdb_sa_sk_x, orgs: [5f0000000000000000000001]}
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+import secrets
+import time
+from collections import OrderedDict
+from urllib.parse import unquote
+
+from .base import DigestVerifier, Response, Simulator, TokenBucket
+
+V2_MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json'
+V2_CONTENT_TYPE = V2_MEDIA_TYPE + ';charset=utf-8'
+V1_CONTENT_TYPE = 'application/json'
+ID_RE = re.compile(r'^[a-f0-9]{24}$')
+REALM = 'MMS Public API'
+
+
+class AtlasSimulator(Simulator):
+    name = 'atlas'
+    SETTINGS = {
+        # [U] POST of an entry that is already on the list: 'noop' (200) or 'conflict'
+        # (409 ADDRESS_ALREADY_IN_ACCESS_LIST).
+        'duplicate_post': 'noop',
+        # [U] IPv6 entries: 'accept' or 'reject' (400 IPV6_UNSUPPORTED).
+        'ipv6': 'accept',
+        # [U] How IPv6 entries are rendered back: 'full' (2001:db8:0:0:0:0:0:1, the only form the
+        # OpenAPI patterns admit) or 'compressed' (2001:db8::1).
+        'ipv6_render': 'full',
+        # Caller-IP enforcement [R]: 'off'; 'ip_not_on_list' (403 IP_ADDRESS_NOT_ON_ACCESS_LIST when
+        # the caller's IP is not on the calling key's list); 'access_denied' (the same check
+        # answered 401 API_KEY_ACCESS_LIST_ACCESS_DENIED); 'org_requires_list' (403
+        # ORG_REQUIRES_ACCESS_LIST while the calling key's list is empty).
+        'caller_ip_enforcement': 'off',
+        # The caller's IP as the service sees it (everything here is loopback); None = socket peer.
+        'caller_ip': None,
+        # [V] "you cannot remove the requesting IP address from the requesting organization API key":
+        # 400 CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST. On by default.
+        'refuse_remove_caller': True,
+        # Token-bucket rate limit [R: RateLimit-Limit 500 observed]; 429 RATE_LIMITED_TOKEN_BUCKET
+        # with Retry-After when empty. refill is per second; 0 capacity disables the limit.
+        'rate_limit_capacity': 500,
+        'rate_limit_refill': 100.0,
+        # OAuth bearer token lifetime [V: 3600 s].
+        'token_ttl': 3600,
+        # Where the legacy v1.0 API lives: '/api/atlas/v1.0' (Atlas) or '/api/public/v1.0'
+        # (Ops Manager / Cloud Manager).
+        'v1_base_path': '/api/atlas/v1.0',
+        # Require authentication (tests of request shapes may turn it off).
+        'auth_required': True,
+    }
+
+    def settings_changed(self):
+        capacity = self.settings['rate_limit_capacity']
+        self.bucket = TokenBucket(capacity, self.settings['rate_limit_refill']) if capacity else None
+
+    # -- state --------------------------------------------------------------------------------
+
+    def load_seed(self, seed):
+        self.digest = DigestVerifier(REALM)
+        self.orgs = OrderedDict()
+        self.keys_by_public = {}
+        self.service_accounts = {}
+        self.tokens = {}
+        self.token_requests = 0
+        for org in seed.get('orgs', []):
+            keys = OrderedDict()
+            self.orgs[org['id']] = keys
+            for key in org.get('api_keys', []):
+                entries = OrderedDict()
+                record = dict(id=key['id'], publicKey=key['publicKey'], privateKey=key.get('privateKey', ''),
+                              desc=key.get('desc', 'simulated key'), roles=key.get('roles', ['ORG_OWNER']),
+                              org=org['id'], access_list=entries)
+                for value in key.get('access_list', []):
+                    net = ipaddress.ip_network(value, strict=True)
+                    entries[net] = self._new_entry(net)
+                keys[key['id']] = record
+                self.keys_by_public[key['publicKey']] = record
+        for account in seed.get('service_accounts', []):
+            self.service_accounts[account['client_id']] = account
+        self.settings_changed()
+
+    @staticmethod
+    def _new_entry(net):
+        return {'net': net, 'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'count': 0}
+
+    def snapshot(self):
+        with self.lock:
+            return {'orgs': {org: {key_id: {'publicKey': key['publicKey'],
+                                            'access_list': [str(n) for n in key['access_list']]}
+                                   for key_id, key in keys.items()}
+                             for org, keys in self.orgs.items()},
+                    'token_requests': self.token_requests}
+
+    def access_list(self, org_id, key_id):
+        """Canonical CIDR strings of one key's list (for tests)."""
+        with self.lock:
+            return [str(n) for n in self.orgs[org_id][key_id]['access_list']]
+
+    def fault_body(self, status):
+        reasons = {429: ('RATE_LIMITED', 'Too Many Requests'), 500: ('UNEXPECTED_ERROR', 'Internal Server Error'),
+                   502: ('BAD_GATEWAY', 'Bad Gateway'), 503: ('SERVICE_UNAVAILABLE', 'Service Unavailable'),
+                   504: ('GATEWAY_TIMEOUT', 'Gateway Timeout')}
+        code, reason = reasons.get(status, ('INJECTED_FAULT', 'Injected fault'))
+        return {'detail': 'Injected fault.', 'error': status, 'errorCode': code, 'parameters': [], 'reason': reason}
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def _render_ip(self, address):
+        if address.version == 6 and self.settings['ipv6_render'] == 'full':
+            return ':'.join('%x' % int(group, 16) for group in address.exploded.split(':'))
+        return str(address)
+
+    def _render_entry(self, base, entry):
+        net = entry['net']
+        cidr = '%s/%d' % (self._render_ip(net.network_address), net.prefixlen)
+        item = {'cidrBlock': cidr, 'count': entry['count'], 'created': entry['created']}
+        if net.num_addresses == 1:
+            item['ipAddress'] = self._render_ip(net.network_address)
+            segment = item['ipAddress']
+        else:
+            segment = cidr.replace('/', '%2F')
+        for field in ('lastUsed', 'lastUsedAddress'):
+            if field in entry:
+                item[field] = entry[field]
+        item['links'] = [{'href': '%s/%s' % (base, segment), 'rel': 'self'}]
+        return dict(sorted(item.items()))
+
+    def _page(self, request, base, key, default_items=100):
+        try:
+            page = int(request.query.get('pageNum', 1))
+            items = int(request.query.get('itemsPerPage', default_items))
+        except ValueError:
+            return None
+        if page < 1 or not 1 <= items <= 500:
+            return None
+        include_count = request.query.get('includeCount', 'true').lower() != 'false'
+        entries = list(key['access_list'].values())
+        chunk = entries[(page - 1) * items:page * items]
+        query = 'includeCount=%s&pageNum=%d&itemsPerPage=%d' % (str(include_count).lower(), page, items)
+        links = [{'href': '%s?%s' % (self.url + base, query), 'rel': 'self'}]
+        if page * items < len(entries):
+            links.append({'href': '%s?includeCount=%s&pageNum=%d&itemsPerPage=%d'
+                          % (self.url + base, str(include_count).lower(), page + 1, items), 'rel': 'next'})
+        body = {'links': links, 'results': [self._render_entry(self.url + base, e) for e in chunk]}
+        if include_count:
+            body['totalCount'] = len(entries)
+        return body
+
+    # -- responses ----------------------------------------------------------------------------
+
+    def _error(self, status, code, detail, reason, parameters=None, headers=None):
+        body = {'detail': detail, 'error': status, 'errorCode': code, 'parameters': parameters or [],
+                'reason': reason}
+        return Response(status, body, headers=headers, content_type='application/json')
+
+    def _ok(self, status, body, v1, headers):
+        content_type = V1_CONTENT_TYPE if v1 else V2_CONTENT_TYPE
+        return Response(status, body, headers=headers, content_type=content_type)
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def route(self, request):
+        segments = request.raw_path.split('/')
+        if request.raw_path == '/api/oauth/token' and request.method == 'POST':
+            return self._token(request)
+        v1_base = self.settings['v1_base_path'].rstrip('/')
+        if request.raw_path.startswith('/api/atlas/v2/'):
+            v1, rest = False, segments[4:]
+        elif request.raw_path.startswith(v1_base + '/'):
+            v1, rest = True, segments[len(v1_base.split('/')):]
+        else:
+            return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
+        # rest: orgs/{orgId}/apiKeys[/{id}/(accessList|whitelist)[/{entry}]]
+        if len(rest) < 3 or rest[0] != 'orgs' or rest[2] != 'apiKeys':
+            return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
+
+        # Content negotiation [R]: v2 wants its versioned media type, v1 plain JSON.
+        accept = request.headers.get('Accept', '')
+        if not v1 and V2_MEDIA_TYPE not in accept:
+            return self._error(406, 'INVALID_VERSION_DATE' if 'vnd.atlas' in accept else 'NOT_ACCEPTABLE',
+                               'Accept header %r is not supported; use %s.' % (accept, V2_MEDIA_TYPE),
+                               'Not Acceptable')
+        if request.method == 'POST':
+            content_type = request.headers.get('Content-Type', '')
+            wanted = V1_CONTENT_TYPE if v1 else V2_MEDIA_TYPE
+            if wanted not in content_type:
+                return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % wanted,
+                                   'Unsupported Media Type')
+
+        # Path segments are percent-decoded exactly once.
+        org_id = unquote(rest[1])
+        if not ID_RE.match(org_id):
+            return self._path_param_error('orgId', org_id)
+        key_id = unquote(rest[3]) if len(rest) > 3 else None
+        if key_id is not None and not ID_RE.match(key_id):
+            return self._path_param_error('apiUserId', key_id)
+
+        caller, failure = self._authenticate(request, org_id)
+        if failure is not None:
+            return failure
+        limited = self._rate_limit()
+        if isinstance(limited, Response):
+            return limited
+        headers = limited
+
+        if org_id not in self.orgs:
+            return self._error(404, 'ORG_NOT_FOUND', 'Organization %s not found.' % org_id, 'Not Found', [org_id],
+                               headers=headers)
+        keys = self.orgs[org_id]
+        if key_id is None:
+            if len(rest) == 3 and request.method == 'GET':
+                return self._list_keys(request, org_id, keys, v1, headers)
+            return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed',
+                               headers=headers)
+        if len(rest) < 5 or rest[4] not in ('accessList', 'whitelist') or (rest[4] == 'whitelist' and not v1):
+            return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found',
+                               headers=headers)
+        if key_id not in keys:
+            return self._error(404, 'API_KEY_NOT_FOUND', 'API key %s not found in organization %s.'
+                               % (key_id, org_id), 'Not Found', [key_id, org_id], headers=headers)
+        key = keys[key_id]
+        base = '/'.join(segments[:segments.index(rest[4]) + 1])
+        if len(rest) == 5:
+            if request.method == 'GET':
+                body = self._page(request, base, key)
+                if body is None:
+                    return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
+                                       'Bad Request', headers=headers)
+                return self._ok(200, body, v1, headers)
+            if request.method == 'POST':
+                return self._add(request, base, key, v1, headers)
+        elif len(rest) == 6:
+            entry = unquote(rest[5])
+            if request.method == 'GET':
+                return self._get_entry(base, key, entry, v1, headers)
+            if request.method == 'DELETE':
+                return self._delete(request, caller, key, entry, v1, headers)
+        return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed', headers=headers)
+
+    def _path_param_error(self, name, value):
+        return self._error(400, 'PATH_PARAM_PARSE_ERROR',
+                           'One or more path parameter is invalid. Path parameter \'%s\' with value \'%s\' must be a '
+                           '24-hexadecimal string.' % (name, value), 'Bad Request', [name, value])
+
+    def _caller_ip(self, request):
+        return ipaddress.ip_address(self.settings['caller_ip'] or request.client_ip)
+
+    def _authenticate(self, request, org_id):
+        if not self.settings['auth_required']:
+            return None, None
+        header = request.headers.get('Authorization', '')
+        caller = None
+        if header.startswith('Bearer '):
+            token = self.tokens.get(header[7:])
+            if token and token['expires'] > time.time():
+                caller = {'kind': 'service_account', 'id': token['client_id'], 'key': None}
+        else:
+            def password_for(username):
+                key = self.keys_by_public.get(username)
+                return key['privateKey'] if key else None
+            username = self.digest.verify(request.method, header, password_for)
+            if username:
+                caller = {'kind': 'api_key', 'id': username, 'key': self.keys_by_public[username]}
+        if caller is None:
+            headers = {'WWW-Authenticate': self.digest.challenge()}
+            return None, Response(401, {'detail': 'You are not authorized for this resource.', 'error': 401,
+                                        'reason': 'Unauthorized'}, headers=headers)
+        # Caller-IP enforcement applies to the calling key's own list.
+        key = caller['key']
+        mode = self.settings['caller_ip_enforcement']
+        ip = self._caller_ip(request)
+        if key is not None and mode != 'off':
+            on_list = any(ip in net for net in key['access_list'])
+            if mode == 'org_requires_list' and not key['access_list']:
+                return caller, self._error(403, 'ORG_REQUIRES_ACCESS_LIST',
+                                           'This organization requires access through an access list of ip ranges. '
+                                           'Please add your current IP (%s) to your API key access list.' % ip,
+                                           'Forbidden', [str(ip)])
+            if mode == 'ip_not_on_list' and not on_list:
+                return caller, self._error(403, 'IP_ADDRESS_NOT_ON_ACCESS_LIST',
+                                           'IP address %s is not allowed to access this resource.' % ip,
+                                           'Forbidden', [str(ip)])
+            if mode == 'access_denied' and not on_list:
+                return caller, self._error(401, 'API_KEY_ACCESS_LIST_ACCESS_DENIED',
+                                           'The API key is not allowed to access this resource from %s.' % ip,
+                                           'Unauthorized', [str(ip)])
+        if key is not None:
+            for net, entry in key['access_list'].items():
+                if ip in net:
+                    entry['count'] += 1
+                    entry['lastUsed'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+                    entry['lastUsedAddress'] = str(ip)
+                    break
+        if caller['kind'] == 'service_account':
+            account = self.service_accounts[caller['id']]
+            if org_id not in account.get('orgs', []):
+                return caller, self._error(403, 'USER_CANNOT_ACCESS_ORGANIZATION',
+                                           'The service account cannot access organization %s.' % org_id,
+                                           'Forbidden', [org_id])
+        elif org_id != key['org']:
+            return caller, self._error(403, 'USER_CANNOT_ACCESS_ORGANIZATION',
+                                       'The API key cannot access organization %s.' % org_id, 'Forbidden', [org_id])
+        return caller, None
+
+    def _rate_limit(self):
+        if self.bucket is None:
+            return {}
+        allowed, remaining, wait = self.bucket.take()
+        headers = {'Ratelimit-Limit': str(self.bucket.capacity), 'Ratelimit-Remaining': str(remaining)}
+        if allowed:
+            return headers
+        headers['Retry-After'] = str(max(1, int(wait + 0.999)))
+        return self._error(429, 'RATE_LIMITED_TOKEN_BUCKET', 'Too many requests; retry later.', 'Too Many Requests',
+                           headers=headers)
+
+    def _token(self, request):
+        self.token_requests += 1
+        header = request.headers.get('Authorization', '')
+        try:
+            client_id, client_secret = base64.b64decode(header[6:]).decode('utf-8').split(':', 1)
+        except (ValueError, UnicodeDecodeError):
+            client_id, client_secret = None, None
+        account = self.service_accounts.get(client_id)
+        form = dict(pair.split('=', 1) for pair in request.body.decode('utf-8').split('&') if '=' in pair)
+        if not header.startswith('Basic ') or account is None or account['client_secret'] != client_secret:
+            return Response(401, {'error': 'invalid_client', 'error_description': 'Invalid client credentials'})
+        if form.get('grant_type') != 'client_credentials':
+            return Response(400, {'error': 'unsupported_grant_type'})
+        token = 'sim_' + secrets.token_urlsafe(24)
+        self.tokens[token] = {'client_id': client_id, 'expires': time.time() + self.settings['token_ttl']}
+        return Response(200, {'access_token': token, 'expires_in': self.settings['token_ttl'], 'token_type': 'Bearer'})
+
+    def expire_tokens(self):
+        """Make every issued bearer token expired (tests of the 401 refresh)."""
+        with self.lock:
+            for token in self.tokens.values():
+                token['expires'] = 0
+
+    def _list_keys(self, request, org_id, keys, v1, headers):
+        try:
+            page = int(request.query.get('pageNum', 1))
+            items = int(request.query.get('itemsPerPage', 100))
+        except ValueError:
+            page, items = 0, 0
+        if page < 1 or not 1 <= items <= 500:
+            return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
+                               'Bad Request', headers=headers)
+        all_keys = list(keys.values())
+        chunk = all_keys[(page - 1) * items:page * items]
+        base = self.url + request.raw_path
+        results = [{'desc': k['desc'], 'id': k['id'],
+                    'links': [{'href': '%s/%s' % (base, k['id']), 'rel': 'self'}],
+                    'privateKey': '********-****-****-' + k['privateKey'][-12:] if k['privateKey'] else '',
+                    'publicKey': k['publicKey'],
+                    'roles': [{'orgId': org_id, 'roleName': r} for r in k['roles']]} for k in chunk]
+        body = {'links': [{'href': '%s?pageNum=%d&itemsPerPage=%d' % (base, page, items), 'rel': 'self'}],
+                'results': results, 'totalCount': len(all_keys)}
+        return self._ok(200, body, v1, headers)
+
+    def _parse_entry_value(self, value):
+        try:
+            if '/' in value:
+                return ipaddress.ip_network(value, strict=True)
+            return ipaddress.ip_network(ipaddress.ip_address(value))
+        except ValueError:
+            return None
+
+    def _add(self, request, base, key, v1, headers):
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, list) or not body:
+            return self._error(400, 'INVALID_JSON', 'Request body must be a non-empty JSON array.', 'Bad Request',
+                               headers=headers)
+        wanted = []
+        for element in body:
+            if not isinstance(element, dict) or len([f for f in ('ipAddress', 'cidrBlock') if f in element]) != 1 \
+                    or set(element) - {'ipAddress', 'cidrBlock'}:
+                return self._error(400, 'INVALID_ATTRIBUTE', 'Each element needs exactly one of ipAddress or cidrBlock.',
+                                   'Bad Request', headers=headers)
+            value = element.get('ipAddress') or element.get('cidrBlock')
+            net = self._parse_entry_value(value) if isinstance(value, str) else None
+            if net is None or ('ipAddress' in element and '/' in value):
+                return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
+                                   'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
+                                   [value], headers=headers)
+            if net.version == 6 and self.settings['ipv6'] == 'reject':
+                return self._error(400, 'IPV6_UNSUPPORTED', 'IPv6 entries are not supported: %s.' % value,
+                                   'Bad Request', [value], headers=headers)
+            if net in key['access_list'] and self.settings['duplicate_post'] == 'conflict':
+                return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
+                                   'Address %s is already in the access list.' % value, 'Conflict', [value],
+                                   headers=headers)
+            wanted.append(net)
+        for net in wanted:  # all or nothing: applied only after every element was checked
+            if net not in key['access_list']:
+                key['access_list'][net] = self._new_entry(net)
+        return self._ok(200, self._page(request, base, key), v1, headers)
+
+    def _get_entry(self, base, key, value, v1, headers):
+        net = self._parse_entry_value(value)
+        if net is None:
+            return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
+                               'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
+                               [value], headers=headers)
+        if net not in key['access_list']:
+            return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find access list entry %s.' % value, 'Not Found',
+                               [value], headers=headers)
+        return self._ok(200, self._render_entry(self.url + base, key['access_list'][net]), v1, headers)
+
+    def _delete(self, request, caller, key, value, v1, headers):
+        net = self._parse_entry_value(value)
+        if net is None:
+            return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
+                               'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
+                               [value], headers=headers)
+        if net not in key['access_list']:
+            return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find access list entry %s.' % value, 'Not Found',
+                               [value], headers=headers)
+        if self.settings['refuse_remove_caller'] and caller and caller['key'] is key:
+            ip = self._caller_ip(request)
+            if ip in net:
+                return self._error(400, 'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST',
+                                   'Cannot remove the caller\'s IP address %s from the access list.' % ip,
+                                   'Bad Request', [str(ip)], headers=headers)
+        del key['access_list'][net]
+        return self._ok(204, None, v1, headers)
