@@ -1,0 +1,287 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""MongoDB Atlas organization API key access lists: API calls and the converge logic.
+
+read (every page) -> plan (to_add / to_remove on canonical networks) -> stop if check mode
+-> apply (ONE POST with everything missing, before any DELETE; one DELETE per removal)
+-> result with diff.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
+    PlanError, client_from_params, http_argument_spec, validate_http_params,
+)
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
+    ApiError, ClientCredentialsAuth, HTTPDigestAuth,
+)
+
+DEFAULT_BASE_URL = 'https://cloud.mongodb.com'
+PAGE_SIZE = 500  # the API's maximum itemsPerPage
+V2_MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json'
+ID_RE = re.compile(r'^[a-f0-9]{24}$')
+PUBLIC_KEY_RE = re.compile(r'^[a-z0-9]{8}$')
+# A POST that conflicts with a concurrent writer is re-planned this many times.
+MAX_POST_ROUNDS = 3
+
+API_VERSIONS = {
+    # name: (default path prefix, collection segment, media type)
+    'v2': ('/api/atlas/v2', 'accessList', V2_MEDIA_TYPE),
+    'v1_access_list': ('/api/atlas/v1.0', 'accessList', 'application/json'),
+    'v1_whitelist': ('/api/atlas/v1.0', 'whitelist', 'application/json'),
+}
+
+
+def atlas_argument_spec():
+    """Connection and auth options of every Atlas module (doc fragment ``atlas``)."""
+    spec = http_argument_spec()
+    spec.update(
+        base_url=dict(type='str', default=DEFAULT_BASE_URL, fallback=(env_fallback, ['MONGODB_ATLAS_BASE_URL'])),
+        public_key=dict(type='str', no_log=False,
+                        fallback=(env_fallback, ['MONGODB_ATLAS_PUBLIC_API_KEY', 'MONGODB_ATLAS_PUBLIC_KEY'])),
+        private_key=dict(type='str', no_log=True,
+                         fallback=(env_fallback, ['MONGODB_ATLAS_PRIVATE_API_KEY', 'MONGODB_ATLAS_PRIVATE_KEY'])),
+        client_id=dict(type='str', fallback=(env_fallback, ['MONGODB_ATLAS_CLIENT_ID'])),
+        client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['MONGODB_ATLAS_CLIENT_SECRET'])),
+        api_version=dict(type='str', default='v2', choices=sorted(API_VERSIONS)),
+        api_path_prefix=dict(type='str'),
+        org_id=dict(type='str', required=True),
+    )
+    return spec
+
+
+def error_parser(response):
+    """Atlas errors: ``{error, errorCode, detail, reason, parameters}``; OAuth: ``{error, error_description}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    if 'errorCode' in body or 'detail' in body:
+        return body.get('errorCode'), body.get('detail') or body.get('reason')
+    if isinstance(body.get('error'), str):
+        return body['error'], body.get('error_description')
+    return None, body.get('reason')
+
+
+def validate_connection(params):
+    """Checks that need no request; raises PlanError naming the bad value."""
+    validate_http_params(params)
+    if not ID_RE.match(params['org_id'] or ''):
+        raise PlanError('org_id %r is not an organization ID (24 lowercase hexadecimal characters)'
+                        % params['org_id'])
+    digest = params.get('public_key') or params.get('private_key')
+    oauth = params.get('client_id') or params.get('client_secret')
+    if digest and oauth:
+        raise PlanError('give either public_key/private_key (API key, HTTP digest) or client_id/client_secret '
+                        '(service account), not both; check the MONGODB_ATLAS_* environment variables too')
+    if not digest and not oauth:
+        raise PlanError('no Atlas credentials: set public_key and private_key, or client_id and client_secret '
+                        '(or their MONGODB_ATLAS_* environment variables)')
+    for first, second in (('public_key', 'private_key'), ('client_id', 'client_secret')):
+        if bool(params.get(first)) != bool(params.get(second)):
+            missing = second if params.get(first) else first
+            raise PlanError('%s is required together with %s' % (missing, first if missing == second else second))
+    if params.get('public_key') and not PUBLIC_KEY_RE.match(params['public_key']):
+        raise PlanError('public_key %r is not an Atlas public key (8 lowercase letters or digits)'
+                        % params['public_key'])
+    if not re.match(r'^https?://[^/\s]+(/[^\s]*)?$', params['base_url'] or ''):
+        raise PlanError('base_url %r is not an http(s) URL' % params['base_url'])
+
+
+def classify_api_key(value):
+    """'id' for a 24-hex key ID, 'public' for an 8-char public key; PlanError otherwise."""
+    if value and ID_RE.match(value):
+        return 'id'
+    if value and PUBLIC_KEY_RE.match(value):
+        return 'public'
+    raise PlanError('api_key %r is neither an API key ID (24 lowercase hexadecimal characters) nor a '
+                    'public key (8 lowercase letters or digits)' % (value,))
+
+
+class Entry(object):
+    """One access-list entry as the server has it: canonical network + the server's own rendering."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        text = raw.get('cidrBlock') or raw.get('ipAddress')
+        try:
+            self.net = addresses.parse_network(text, allow_any=True)
+        except addresses.AddressError as exc:
+            raise ApiError('the Atlas API returned an access list entry this module cannot read: %s' % exc)
+        # For hosts the bare IP is the known-good DELETE path segment [V]; else the CIDR.
+        self.wire = raw['ipAddress'] if raw.get('ipAddress') and addresses.is_host(self.net) else text
+
+    def info(self):
+        raw = self.raw
+        return dict(entry=addresses.canonical(self.net), ip_address=raw.get('ipAddress'),
+                    cidr_block=raw.get('cidrBlock'), created=raw.get('created'), last_used=raw.get('lastUsed'),
+                    last_used_address=raw.get('lastUsedAddress'), count=raw.get('count'))
+
+
+class AtlasApi(object):
+    def __init__(self, client, org_id, api_version='v2', path_prefix=None):
+        default_prefix, self.collection, self.media_type = API_VERSIONS[api_version]
+        self.client = client
+        self.org_id = org_id
+        self.prefix = (path_prefix or default_prefix).rstrip('/')
+        client.session.headers['Accept'] = self.media_type
+
+    def _org_path(self):
+        return '%s/orgs/%s' % (self.prefix, self.org_id)
+
+    def _list_path(self, key_id):
+        return '%s/apiKeys/%s/%s' % (self._org_path(), key_id, self.collection)
+
+    def _paged(self, path):
+        """Every result of a paginated GET; stops on a short or empty page (totalCount is an estimate)."""
+        page = 1
+        while True:
+            body = self.client.request('GET', path, params={'pageNum': page, 'itemsPerPage': PAGE_SIZE}).json()
+            results = body.get('results') or []
+            for item in results:
+                yield item
+            if len(results) < PAGE_SIZE:
+                return
+            page += 1
+
+    def list_entries(self, key_id):
+        return [Entry(raw) for raw in self._paged(self._list_path(key_id))]
+
+    def list_keys(self):
+        return list(self._paged('%s/apiKeys' % self._org_path()))
+
+    def resolve_key(self, api_key):
+        """The 24-hex ID for an ID or a public key (looked up through the paginated key list)."""
+        if classify_api_key(api_key) == 'id':
+            return api_key
+        checked = 0
+        for key in self._paged('%s/apiKeys' % self._org_path()):
+            checked += 1
+            if key.get('publicKey') == api_key:
+                return key['id']
+        raise PlanError('no API key with public key %r in organization %s (%d keys checked); api_key takes the '
+                        'key ID or its public key' % (api_key, self.org_id, checked))
+
+    def add(self, key_id, networks):
+        self.client.request('POST', self._list_path(key_id), json=[addresses.atlas_wire_entry(n) for n in networks],
+                            headers={'Content-Type': self.media_type})
+
+    def delete(self, key_id, entry):
+        # '/' encoded as %2F exactly once; requests leaves an already-encoded path alone.
+        segment = quote(entry.wire, safe='')
+        self.client.request('DELETE', '%s/%s' % (self._list_path(key_id), segment), expected=(200, 204))
+
+
+def build_api(params, **client_kwargs):
+    """Client + API for the module's params (credentials registered as secrets)."""
+    prefix, _collection, media_type = API_VERSIONS[params['api_version']]
+    if params.get('client_id'):
+        def auth(client):
+            return ClientCredentialsAuth(client, '/api/oauth/token', params['client_id'], params['client_secret'])
+    else:
+        auth = HTTPDigestAuth(params['public_key'], params['private_key'])
+    client = client_from_params(params, params['base_url'], auth=auth, error_parser=error_parser, **client_kwargs)
+    client.add_secret(params.get('private_key'))
+    client.add_secret(params.get('client_secret'))
+    return AtlasApi(client, params['org_id'], params['api_version'], params.get('api_path_prefix'))
+
+
+def _kept(net, keep):
+    return any(net == k or (net.version == k.version and net in k) for k in keep)
+
+
+def plan(current, wanted, state, purge, keep, allow_empty):
+    """Pure planning on canonical networks: returns (to_add, to_remove, after)."""
+    current_nets = [e.net for e in current]
+    if state == 'present':
+        to_add, extra = addresses.diff(current_nets, wanted)
+        to_remove = [n for n in extra if not _kept(n, keep)] if purge else []
+    else:
+        clash = [n for n in wanted if _kept(n, keep)]
+        if clash:
+            raise PlanError('entries %s are listed for removal (state=absent) but also protected by keep'
+                            % ', '.join(addresses.canonical(n) for n in clash))
+        to_add = []
+        present = set(current_nets)
+        to_remove = sorted((n for n in wanted if n in present), key=addresses.sort_key)
+    removing = set(to_remove)
+    after = [n for n in current_nets if n not in removing] + list(to_add)
+    if not after and to_remove and not allow_empty:
+        raise PlanError('this run would leave the access list of the key empty (removing %s); an empty list means '
+                        'the key works from anywhere or from nowhere, depending on the organization settings. '
+                        'Set allow_empty=true if that is intended'
+                        % ', '.join(addresses.canonical(n) for n in to_remove))
+    return to_add, to_remove, after
+
+
+def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False):
+    """Bring one key's access list to the wanted state. Returns the module result (without key ids)."""
+    current = api.list_entries(key_id)
+    before = addresses.sorted_canonical(e.net for e in current)
+    to_add, to_remove, after = plan(current, wanted, state, purge, keep, allow_empty)
+    result = dict(
+        changed=bool(to_add or to_remove),
+        added=addresses.sorted_canonical(to_add), removed=addresses.sorted_canonical(to_remove),
+        entries=addresses.sorted_canonical(after),
+        diff=dict(before={'entries': before}, after={'entries': addresses.sorted_canonical(after)}),
+    )
+    if check_mode or not result['changed']:
+        return result
+    added, removed = [], []
+    try:
+        if to_add:
+            added = _add_missing(api, key_id, to_add)
+        by_net = dict((e.net, e) for e in current)
+        for net in to_remove:
+            _delete_entry(api, key_id, by_net[net])
+            removed.append(net)
+    except ApiError as exc:
+        exc.partial = dict(added=addresses.sorted_canonical(added), removed=addresses.sorted_canonical(removed))
+        done = 'added %s; removed %s' % (', '.join(exc.partial['added']) or 'nothing',
+                                         ', '.join(exc.partial['removed']) or 'nothing')
+        failed = [n for n in to_remove if n not in removed]
+        if added == list(to_add) and failed:
+            exc.args = ('could not remove %s: %s (already done: %s)'
+                        % (addresses.canonical(failed[0]), exc.message, done),)
+        else:
+            exc.args = ('%s (already done: %s)' % (exc.message, done),)
+        raise
+    return result
+
+
+def _add_missing(api, key_id, to_add):
+    """One POST with every missing entry; after a lost response or a conflict, re-read and POST
+    only what is still missing, so nothing is ever sent twice."""
+    pending = list(to_add)
+    for attempt in range(1, MAX_POST_ROUNDS + 1):
+        try:
+            api.add(key_id, pending)
+            return list(to_add)
+        except ApiError as exc:
+            recoverable = exc.ambiguous or exc.status == 409
+            if not recoverable or attempt == MAX_POST_ROUNDS:
+                raise
+        present = set(e.net for e in api.list_entries(key_id))
+        pending = [n for n in pending if n not in present]
+        if not pending:
+            return list(to_add)
+    return list(to_add)  # pragma: no cover - the loop always returns or raises
+
+
+def _delete_entry(api, key_id, entry):
+    try:
+        api.delete(key_id, entry)
+    except ApiError as exc:
+        if exc.status != 404:  # already gone (a concurrent run, or a lost DELETE response)
+            raise
