@@ -152,10 +152,10 @@ class RetryPolicy(Retry):
             state.sleep(wait)
 
 
-def _make_retry(retries, backoff_factor, state):
+def _make_retry(retries, backoff_factor, state, statuses=RETRY_STATUSES):
     kwargs = dict(
         total=retries, connect=retries, read=retries, status=retries, other=0, redirect=False,
-        allowed_methods=IDEMPOTENT_METHODS, status_forcelist=RETRY_STATUSES,
+        allowed_methods=IDEMPOTENT_METHODS, status_forcelist=frozenset(statuses),
         backoff_factor=backoff_factor, raise_on_status=False, respect_retry_after_header=True,
         state=state,
     )
@@ -267,12 +267,11 @@ class ApiClient(object):
         self._secrets = set()
         self._redact_patterns = list(redact_patterns)
         self._state = _RetryState(float(retry_max_wait), sleep or time.sleep, self.clock)
-        self.retry = _make_retry(retries, backoff_factor, self._state)
+        self._retry_args = (retries, backoff_factor, pool_size)
+        self._sessions = {}
         if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(max_retries=self.retry, pool_connections=pool_size, pool_maxsize=pool_size)
-            session.mount('http://', adapter)
-            session.mount('https://', adapter)
+            session = self._new_session(RETRY_STATUSES)
+        self._sessions[RETRY_STATUSES] = session
         self.session = session
         self.session.headers['User-Agent'] = USER_AGENT
         if headers:
@@ -284,6 +283,25 @@ class ApiClient(object):
             self.add_secret_from_url(proxy)
         if auth is not None:
             self.session.auth = auth(self) if callable(auth) and not isinstance(auth, AuthBase) else auth
+
+    def _new_session(self, statuses):
+        retries, backoff_factor, pool_size = self._retry_args
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=_make_retry(retries, backoff_factor, self._state, statuses),
+                              pool_connections=pool_size, pool_maxsize=pool_size)
+        session.mount('http://', adapter)
+        session.mount('https://', adapter)
+        return session
+
+    def _session_for(self, statuses):
+        """A session whose retries only cover ``statuses`` (same headers, auth, TLS and proxies)."""
+        statuses = frozenset(statuses)
+        if statuses not in self._sessions:
+            session = self._new_session(statuses)
+            for name in ('headers', 'auth', 'verify', 'proxies'):
+                setattr(session, name, getattr(self.session, name))
+            self._sessions[statuses] = session
+        return self._sessions[statuses]
 
     # -- redaction ------------------------------------------------------------------------
 
@@ -324,7 +342,10 @@ class ApiClient(object):
         with self._log_lock:
             self.request_log.append({'method': method, 'path': self.redact(path), 'status': status})
 
-    def request(self, method, path, params=None, json=None, data=None, headers=None, expected=(200,), auth=None):
+    def request(self, method, path, params=None, json=None, data=None, headers=None, expected=(200,), auth=None,
+                retry_statuses=RETRY_STATUSES):
+        """Send one request. ``retry_statuses`` narrows which statuses are retried, for writes where
+        even a gateway error (502/504) may mean the write happened."""
         method = method.upper()
         url = self.url(path)
         shown_url = self.redact(url)
@@ -336,7 +357,7 @@ class ApiClient(object):
         if auth is not None:
             kwargs['auth'] = auth
         try:
-            response = self.session.request(method, url, **kwargs)
+            response = self._session_for(retry_statuses).request(method, url, **kwargs)
         except RetryBudgetExhausted as exc:
             tries = len(self._state.local.history) + 1
             self._log(method, shown_path, None)
@@ -397,4 +418,5 @@ class ApiClient(object):
                         error_code=code, provider_message=message, body_excerpt=excerpt, tries=tries)
 
     def close(self):
-        self.session.close()
+        for session in self._sessions.values():
+            session.close()
