@@ -13,8 +13,8 @@ class ModuleDocFragment(object):
 options:
   api_key:
     description:
-      - The Woodcore API key, sent as C(Authorization: Bearer). Sandbox keys start with C(wc_test_),
-        live keys with C(wc_live_).
+      - "The Woodcore API key, sent as C(Authorization: Bearer). Sandbox keys start with C(wc_test_),
+        live keys with C(wc_live_)."
       - If not set, the environment variable E(WOODCORE_API_KEY) is used.
     type: str
     required: true

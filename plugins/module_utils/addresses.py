@@ -39,10 +39,10 @@ _HOSTNAME_CHARS = re.compile(r'[g-z_]', re.IGNORECASE)
 class AddressError(ValueError):
     """One or more user-supplied addresses that cannot be used; the message names each value."""
 
-    def __init__(self, value, reason):
+    def __init__(self, value, reason, message=None):
         self.value = value
         self.reason = reason
-        super(AddressError, self).__init__('invalid address %r: %s' % (value, reason))
+        super(AddressError, self).__init__(message or 'invalid address %r: %s' % (value, reason))
 
 
 class AddressListError(AddressError):
@@ -50,9 +50,8 @@ class AddressListError(AddressError):
 
     def __init__(self, errors):
         self.errors = list(errors)
-        self.value = [e.value for e in self.errors]
-        self.reason = '; '.join(e.reason for e in self.errors)
-        ValueError.__init__(self, '; '.join(str(e) for e in self.errors))
+        super(AddressListError, self).__init__([e.value for e in self.errors], '; '.join(e.reason for e in self.errors),
+                                               message='; '.join(str(e) for e in self.errors))
 
 
 def _reason_before_netaddr(text):
@@ -64,6 +63,8 @@ def _reason_before_netaddr(text):
     if _BRACKETED.match(text) or _IPV4_WITH_PORT.match(text):
         return 'looks like an address with a port; give the address only'
     addr, sep, prefix = text.partition('/')
+    if ':' not in addr and re.search(r'(?:^|\.)0x', addr, re.IGNORECASE):
+        return 'hexadecimal IPv4 octets are not allowed; use dotted decimal'
     if ':' not in addr and _HOSTNAME_CHARS.search(addr):
         return 'looks like a hostname; give an IP address or CIDR (names are not resolved)'
     if ':' not in addr and _IPV4_LEADING_ZERO.search(addr):

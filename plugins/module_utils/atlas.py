@@ -22,7 +22,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
     PlanError, client_from_params, http_argument_spec, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
-    ApiError, ClientCredentialsAuth, HTTPDigestAuth,
+    ApiError, ClientCredentialsAuth, digest_auth,
 )
 
 DEFAULT_BASE_URL = 'https://cloud.mongodb.com'
@@ -149,8 +149,7 @@ class AtlasApi(object):
         while True:
             body = self.client.request('GET', path, params={'pageNum': page, 'itemsPerPage': PAGE_SIZE}).json()
             results = body.get('results') or []
-            for item in results:
-                yield item
+            yield from results
             if len(results) < PAGE_SIZE:
                 return
             page += 1
@@ -190,7 +189,7 @@ def build_api(params, **client_kwargs):
         def auth(client):
             return ClientCredentialsAuth(client, '/api/oauth/token', params['client_id'], params['client_secret'])
     else:
-        auth = HTTPDigestAuth(params['public_key'], params['private_key'])
+        auth = digest_auth(params['public_key'], params['private_key'])
     client = client_from_params(params, params['base_url'], auth=auth, error_parser=error_parser, **client_kwargs)
     client.add_secret(params.get('private_key'))
     client.add_secret(params.get('client_secret'))

@@ -29,14 +29,13 @@ REQUESTS_IMPORT_ERROR = None
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth  # noqa: F401  (HTTPDigestAuth re-exported)
+    from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
     from urllib3.util.retry import Retry
 except ImportError:  # pragma: no cover - exercised by the sanity import test
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-    AuthBase = object
-    HTTPAdapter = object
-    Retry = object
+    AuthBase = HTTPAdapter = Retry = object  # so the class statements below still work
+    HTTPBasicAuth = HTTPDigestAuth = None
 else:
     HAS_REQUESTS = True
 
@@ -163,6 +162,11 @@ def _make_retry(retries, backoff_factor, state, statuses=RETRY_STATUSES):
         return RetryPolicy(backoff_jitter=backoff_factor, **kwargs)
     except TypeError:  # urllib3 < 2 has no jitter
         return RetryPolicy(**kwargs)
+
+
+def digest_auth(username, password):
+    """HTTP Digest (Atlas API keys: public key / private key), done by requests."""
+    return HTTPDigestAuth(username, password)
 
 
 class BearerAuth(AuthBase):
@@ -359,10 +363,15 @@ class ApiClient(object):
         try:
             response = self._session_for(retry_statuses).request(method, url, **kwargs)
         except RetryBudgetExhausted as exc:
-            tries = len(self._state.local.history) + 1
-            self._log(method, shown_path, None)
-            raise ApiError('%s %s: gave up after %d tries: %s' % (method, shown_url, tries, exc),
-                           method=method, url=shown_url, tries=tries)
+            # urllib3 counted the attempt that failed before the wait that did not fit the budget
+            history = self._state.local.history
+            tries = len(history)
+            for attempt in history:
+                self._log(method, shown_path, attempt.status)
+            last = history[-1]
+            cause = 'HTTP %s' % last.status if last.status else self.redact(last.error)
+            raise ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, exc, cause),
+                           method=method, url=shown_url, status=last.status, tries=tries)
         except requests.exceptions.RequestException as exc:
             tries = len(self._state.local.history) + 1
             self._log(method, shown_path, None)

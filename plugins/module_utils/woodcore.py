@@ -112,8 +112,7 @@ def _walk(data, prefix=''):
         path = prefix + name
         yield path, name, value
         if isinstance(value, dict) and not prefix:
-            for item in _walk(value, path + '.'):
-                yield item
+            yield from _walk(value, path + '.')
 
 
 def _get_path(data, dotted):

@@ -20,10 +20,10 @@ description:
   - A POST whose response is lost, or that conflicts with a concurrent writer, is followed by a re-read;
     only entries still missing are sent again, so nothing is duplicated.
 author:
-  - apiaccess.ipwhitelist maintainers
+  - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.atlas
-  - apiaccess.ipwhitelist.http
+  - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.ATLAS_GROUP
 attributes:

@@ -14,10 +14,10 @@ description:
   - Returns every access list entry of one organization API key, with its usage data.
   - Without O(api_key), returns every API key of the organization with its list, the audit view.
 author:
-  - apiaccess.ipwhitelist maintainers
+  - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.atlas
-  - apiaccess.ipwhitelist.http
+  - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.INFO_MODULE
   - apiaccess.ipwhitelist.attributes.ATLAS_GROUP

@@ -22,10 +22,10 @@ description:
     Approving an IP that is not this controller's egress address locks this automation out of the key.
     The module warns whenever it changes the IP of a live (C(wc_live_)) key.
 author:
-  - apiaccess.ipwhitelist maintainers
+  - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.woodcore
-  - apiaccess.ipwhitelist.http
+  - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.WOODCORE_GROUP
 attributes:

@@ -14,10 +14,10 @@ description:
   - Reads C(GET /gateway/keyprofile) and returns the profile with every secret value masked, plus the
     whitelisted IP and any pending IP the gateway shows.
 author:
-  - apiaccess.ipwhitelist maintainers
+  - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.woodcore
-  - apiaccess.ipwhitelist.http
+  - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.INFO_MODULE
   - apiaccess.ipwhitelist.attributes.WOODCORE_GROUP

@@ -24,7 +24,7 @@ SIMULATORS = {'atlas': AtlasSimulator, 'woodcore': WoodcoreSimulator}
 
 
 def _setting(text):
-    name, _, value = text.partition('=')
+    name, value = text.partition('=')[::2]
     try:
         return name, json.loads(value)
     except ValueError:

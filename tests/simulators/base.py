@@ -253,7 +253,8 @@ class Simulator(object):
     def _record(self, request, status):
         with self.lock:
             self.log.append({'method': request.method, 'path': request.raw_path, 'status': status,
-                             'query': request.query})
+                             'query': request.query, 'user_agent': request.headers.get('User-Agent'),
+                             'authorization': (request.headers.get('Authorization') or '').split(' ')[0]})
 
     def control(self, request):
         action = request.raw_path[len(CONTROL_PREFIX):].strip('/')

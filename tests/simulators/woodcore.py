@@ -129,7 +129,7 @@ class WoodcoreSimulator(Simulator):
 
     def _new_otp(self):
         alphabet, length = OTP_ALPHABETS[self.settings['otp_format']]
-        return ''.join(secrets.choice(alphabet) for _ in range(length))
+        return ''.join(secrets.choice(alphabet) for dummy in range(length))
 
     def _valid_ip(self, value):
         if not isinstance(value, str):
@@ -235,8 +235,8 @@ class WoodcoreSimulator(Simulator):
     def _approve(self, otp, key, headers):
         pending = key['pending']
         if pending is None:
-            return self._fail(400, {'status': '0', 'message': {'message': 'No pending IP whitelist request',
-                                                              'error': 'Bad Request'}}, headers)
+            return self._fail(400, {'status': '0', 'message': {
+                'message': 'No pending IP whitelist request', 'error': 'Bad Request'}}, headers)
         if pending['expires'] <= time.time():
             key['pending'] = None
             return self._fail(400, {'status': '0', 'message': {'message': 'OTP has expired', 'error': 'Bad Request'}},

@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixtures: the simulators on loopback, and in-process module runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
+
+ORG = '5f0000000000000000000001'
+OTHER_ORG = '5f0000000000000000000002'
+KEY_ID = '6a0000000000000000000001'
+KEY2_ID = '6a0000000000000000000002'
+PUBLIC = 'abcdefgh'
+PUBLIC2 = 'zyxwvuts'
+# unique marker strings: tests grep every output for them
+PRIVATE = 'PRIVATEKEY-3b1f-4c6e-9a2d-MARKER'
+PRIVATE2 = 'PRIVATEKEY-2222-4c6e-9a2d-MARKER'
+CLIENT_ID = 'mdb_sa_id_0123456789abcdef'
+CLIENT_SECRET = 'mdb_sa_sk_CLIENTSECRET_MARKER'
+WC_KEY = 'wc_test_WOODCOREKEY0MARKER0123456789'
+WC_LIVE_KEY = 'wc_live_WOODCORELIVE0MARKER0123456789'
+
+
+def atlas_seed(entries=('192.0.2.10', '10.1.0.0/24')):
+    return {
+        'orgs': [
+            {'id': ORG, 'api_keys': [
+                {'id': KEY_ID, 'publicKey': PUBLIC, 'privateKey': PRIVATE, 'desc': 'automation',
+                 'roles': ['ORG_OWNER'], 'access_list': list(entries)},
+                {'id': KEY2_ID, 'publicKey': PUBLIC2, 'privateKey': PRIVATE2, 'desc': 'reporting',
+                 'roles': ['ORG_READ_ONLY'], 'access_list': ['198.51.100.0/24']},
+            ]},
+            {'id': OTHER_ORG, 'api_keys': []},
+        ],
+        'service_accounts': [{'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET, 'orgs': [ORG]}],
+    }
+
+
+def woodcore_seed(ip='203.0.113.7'):
+    return {'keys': [
+        {'key': WC_KEY, 'name': 'payments-sandbox', 'owner_email': 'ops@example.com', 'ip': ip},
+        {'key': WC_LIVE_KEY, 'name': 'payments-live', 'owner_email': 'ops@example.com', 'ip': ip},
+    ]}
+
+
+@pytest.fixture
+def atlas():
+    sim = AtlasSimulator(seed=atlas_seed())
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def woodcore():
+    sim = WoodcoreSimulator(seed=woodcore_seed())
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+def api_calls(sim):
+    """(method, path) of every request but digest challenge legs, in order."""
+    return [(e['method'], e['path']) for e in sim.log if not (e['status'] == 401 and e['authorization'] != 'Bearer'
+                                                                and e['authorization'] != 'Digest')]
+
+
+def run_module(capsys, main, args, check_mode=False, diff=False):
+    """Run a module's main() in-process; returns (failed, result)."""
+    from ansible.module_utils.testing import patch_module_args
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            main()
+    result = json.loads(capsys.readouterr().out)
+    return exc.value.code != 0, result
