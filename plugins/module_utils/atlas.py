@@ -200,6 +200,13 @@ def _kept(net, keep):
     return any(net == k or (net.version == k.version and net in k) for k in keep)
 
 
+def check_absent_vs_keep(wanted, keep):
+    clash = [n for n in wanted if _kept(n, keep)]
+    if clash:
+        raise PlanError('entries %s are listed for removal (state=absent) but also protected by keep'
+                        % ', '.join(addresses.canonical(n) for n in clash))
+
+
 def plan(current, wanted, state, purge, keep, allow_empty):
     """Pure planning on canonical networks: returns (to_add, to_remove, after)."""
     current_nets = [e.net for e in current]
@@ -207,10 +214,7 @@ def plan(current, wanted, state, purge, keep, allow_empty):
         to_add, extra = addresses.diff(current_nets, wanted)
         to_remove = [n for n in extra if not _kept(n, keep)] if purge else []
     else:
-        clash = [n for n in wanted if _kept(n, keep)]
-        if clash:
-            raise PlanError('entries %s are listed for removal (state=absent) but also protected by keep'
-                            % ', '.join(addresses.canonical(n) for n in clash))
+        check_absent_vs_keep(wanted, keep)
         to_add = []
         present = set(current_nets)
         to_remove = sorted((n for n in wanted if n in present), key=addresses.sort_key)

@@ -184,7 +184,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
-    atlas_argument_spec, build_api, classify_api_key, converge, validate_connection,
+    atlas_argument_spec, build_api, check_absent_vs_keep, classify_api_key, converge, validate_connection,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
 
@@ -210,6 +210,8 @@ def main():
         classify_api_key(params['api_key'])
         wanted = addresses.parse_networks(params['entries'], allow_any=params['allow_any'])
         keep = addresses.parse_networks(params['keep'], allow_any=True)
+        if params['state'] == 'absent':
+            check_absent_vs_keep(wanted, keep)
         api = build_api(params)
         module.apiaccess_client = api.client
         key_id = api.resolve_key(params['api_key'])

@@ -66,12 +66,6 @@ def woodcore():
     sim.stop()
 
 
-def api_calls(sim):
-    """(method, path) of every request but digest challenge legs, in order."""
-    return [(e['method'], e['path']) for e in sim.log if not (e['status'] == 401 and e['authorization'] != 'Bearer'
-                                                                and e['authorization'] != 'Digest')]
-
-
 def run_module(capsys, main, args, check_mode=False, diff=False):
     """Run a module's main() in-process; returns (failed, result)."""
     from ansible.module_utils.testing import patch_module_args

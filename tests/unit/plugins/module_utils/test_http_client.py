@@ -72,7 +72,7 @@ def oauth_client(sim, clock=time.time):
 
 def test_oauth_token_fetched_once_and_reused(atlas):
     client = oauth_client(atlas)
-    for _ in range(3):
+    for dummy in range(3):
         client.request('GET', LIST)
     assert atlas.token_requests == 1
     assert [(e['method'], e['path'], e['authorization']) for e in atlas.log] == (

@@ -1,0 +1,318 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""atlas_apikey_whitelist in-process against the Atlas simulator: exact ordered HTTP calls."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import http_client
+from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as module
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
+    CLIENT_ID, CLIENT_SECRET, KEY_ID, ORG, PRIVATE, PUBLIC, atlas_seed, run_module,
+)
+
+LIST = '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY_ID)
+KEYS = '/api/atlas/v2/orgs/%s/apiKeys' % ORG
+PAGE1 = {'pageNum': '1', 'itemsPerPage': '500'}
+
+
+def args(sim, **kwargs):
+    base = dict(base_url=sim.url, org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE)
+    base.update(kwargs)
+    return base
+
+
+def calls(sim):
+    """(method, path) of every request that got past digest auth."""
+    return [(e['method'], e['path']) for e in sim.log if e['status'] != 401]
+
+
+def queries(sim):
+    return [e['query'] for e in sim.log if e['status'] != 401 and e['method'] == 'GET']
+
+
+def writes(sim):
+    return [e for e in sim.log if e['method'] not in ('GET', 'HEAD')]
+
+
+def test_add_sends_one_get_and_one_post(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10', '203.0.113.5', '203.0.113.6']))
+    assert not failed and result['changed']
+    assert calls(atlas) == [('GET', LIST), ('POST', LIST)]
+    assert queries(atlas) == [PAGE1]
+    assert result['added'] == ['203.0.113.5/32', '203.0.113.6/32']
+    assert result['removed'] == []
+    assert result['entries'] == ['10.1.0.0/24', '192.0.2.10/32', '203.0.113.5/32', '203.0.113.6/32']
+    assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '10.1.0.0/24', '203.0.113.5/32', '203.0.113.6/32']
+    assert result['api_key_id'] == KEY_ID and result['requests'] == 2
+
+
+def test_second_run_changes_nothing_and_writes_nothing(capsys, atlas):
+    run_module(capsys, module.main, args(atlas, entries=['203.0.113.5'], purge=True))
+    atlas.log.clear()
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5'], purge=True))
+    assert not failed and not result['changed']
+    assert calls(atlas) == [('GET', LIST)] and writes(atlas) == []
+
+
+def test_cidr_and_host_spellings_are_one_entry(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10/32', '10.1.0.0/255.255.255.0'],
+                                                          purge=True))
+    assert not failed and not result['changed'] and writes(atlas) == []
+
+
+def test_purge_with_keep_posts_before_deleting(capsys, atlas):
+    atlas.reset(atlas_seed(['192.0.2.10', '10.1.0.0/24', '10.2.0.0/16', '198.51.100.3']))
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5'], purge=True,
+                                                          keep=['10.0.0.0/8']))
+    assert not failed
+    assert calls(atlas) == [('GET', LIST), ('POST', LIST), ('DELETE', LIST + '/192.0.2.10'),
+                            ('DELETE', LIST + '/198.51.100.3')]
+    assert result['removed'] == ['192.0.2.10/32', '198.51.100.3/32']
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '10.2.0.0/16', '203.0.113.5/32']
+
+
+def test_delete_of_a_cidr_is_encoded_exactly_once(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['10.1.0.0/24'], state='absent'))
+    assert not failed and result['removed'] == ['10.1.0.0/24']
+    assert calls(atlas) == [('GET', LIST), ('DELETE', LIST + '/10.1.0.0%2F24')]
+
+
+def test_absent_removes_only_listed_entries(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10', '203.0.113.77'],
+                                                          state='absent'))
+    assert not failed and result['changed'] and result['removed'] == ['192.0.2.10/32']
+    assert atlas.access_list(ORG, KEY_ID) == ['10.1.0.0/24']
+
+
+def test_check_mode_sends_only_gets_and_predicts(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5'], purge=True),
+                                check_mode=True, diff=True)
+    assert not failed and result['changed']
+    assert {e['method'] for e in atlas.log} == {'GET'}
+    assert result['diff'] == {'before': {'entries': ['10.1.0.0/24', '192.0.2.10/32']},
+                              'after': {'entries': ['203.0.113.5/32']}}
+    assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '10.1.0.0/24']
+
+
+@pytest.mark.parametrize('render', ['full', 'compressed'])
+def test_ipv6_converges_without_churn_for_each_rendering(capsys, atlas, render):
+    atlas.update_settings({'ipv6_render': render})
+    wanted = ['2001:DB8::1', '2001:db8:1::/48', '192.0.2.10']
+    failed, result = run_module(capsys, module.main, args(atlas, entries=wanted, purge=True))
+    assert not failed and result['added'] == ['2001:db8::1/128', '2001:db8:1::/48']
+    post = [e for e in atlas.log if e['method'] == 'POST']
+    assert len(post) == 1
+    atlas.log.clear()
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['2001:db8:0:0:0:0:0:1', '2001:db8:1::/48',
+                                                                          '192.0.2.10'], purge=True))
+    assert not failed and not result['changed'] and writes(atlas) == []
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['2001:db8::1', '2001:db8:1::/48'],
+                                                          state='absent'))
+    assert not failed and result['removed'] == ['2001:db8::1/128', '2001:db8:1::/48']
+    assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32']
+
+
+def test_ipv6_refused_by_the_service(capsys, atlas):
+    atlas.update_settings({'ipv6': 'reject'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['2001:db8::1']))
+    assert failed and 'IPV6_UNSUPPORTED' in result['msg'] and result['error_code'] == 'IPV6_UNSUPPORTED'
+    assert result['added'] == [] and result['removed'] == []
+
+
+def big_list(count):
+    return [str(ipaddress.ip_address('10.0.0.0') + i) for i in range(count)]
+
+
+@pytest.mark.parametrize('total, gets', [(0, 1), (1, 1), (499, 1), (500, 2), (1234, 3), (1500, 4)])
+def test_reads_every_page_at_the_floor(capsys, atlas, total, gets):
+    atlas.update_settings({'rate_limit_capacity': 0})
+    atlas.reset(atlas_seed(big_list(total)))
+    failed, result = run_module(capsys, module.main, args(atlas, entries=big_list(total) or ['192.0.2.1']))
+    assert not failed
+    assert [e['query']['pageNum'] for e in atlas.log if e['method'] == 'GET' and e['status'] == 200] == \
+        [str(n) for n in range(1, gets + 1)]
+
+
+def test_1234_entries_purge_counts(capsys, atlas):
+    atlas.update_settings({'rate_limit_capacity': 0})
+    current = big_list(1234)
+    atlas.reset(atlas_seed(current))
+    wanted = current[10:] + ['192.0.2.%d' % i for i in range(1, 6)]
+    failed, result = run_module(capsys, module.main, args(atlas, entries=wanted, purge=True))
+    assert not failed and len(result['added']) == 5 and len(result['removed']) == 10
+    methods = [e['method'] for e in atlas.log if e['status'] != 401]
+    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (3, 1, 10)
+    assert result['requests'] == 14
+    assert len(atlas.access_list(ORG, KEY_ID)) == 1229
+
+
+def test_public_key_is_resolved_through_the_key_list(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, api_key=PUBLIC, entries=['192.0.2.10']))
+    assert not failed and result['api_key_id'] == KEY_ID
+    assert calls(atlas) == [('GET', KEYS), ('GET', LIST)]
+
+
+def test_unknown_public_key_fails_clearly(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, api_key='nokey123', entries=['192.0.2.10']))
+    assert failed and "no API key with public key 'nokey123'" in result['msg'] and '2 keys checked' in result['msg']
+
+
+@pytest.mark.parametrize('api_version, prefix, collection', [
+    ('v1_whitelist', '/api/atlas/v1.0', 'whitelist'),
+    ('v1_access_list', '/api/atlas/v1.0', 'accessList'),
+    ('v1_whitelist', '/api/public/v1.0', 'whitelist'),
+])
+def test_legacy_v1_apis(capsys, atlas, api_version, prefix, collection):
+    atlas.update_settings({'v1_base_path': prefix})
+    failed, result = run_module(capsys, module.main, args(atlas, api_version=api_version, api_path_prefix=prefix,
+                                                          entries=['203.0.113.5'], purge=True, keep=['10.0.0.0/8']))
+    assert not failed, result
+    path = '%s/orgs/%s/apiKeys/%s/%s' % (prefix, ORG, KEY_ID, collection)
+    assert calls(atlas) == [('GET', path), ('POST', path), ('DELETE', path + '/192.0.2.10')]
+    assert atlas.access_list(ORG, KEY_ID) == ['10.1.0.0/24', '203.0.113.5/32']
+
+
+def test_oauth_service_account(capsys, atlas):
+    failed, result = run_module(capsys, module.main, dict(
+        base_url=atlas.url, org_id=ORG, api_key=KEY_ID, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+        entries=['203.0.113.5']))
+    assert not failed and result['added'] == ['203.0.113.5/32']
+    assert calls(atlas) == [('POST', '/api/oauth/token'), ('GET', LIST), ('POST', LIST)]
+    assert atlas.token_requests == 1
+
+
+def test_credentials_from_environment(capsys, atlas, monkeypatch):
+    monkeypatch.setenv('MONGODB_ATLAS_PUBLIC_KEY', PUBLIC)  # the older names work too
+    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY', PRIVATE)
+    monkeypatch.setenv('MONGODB_ATLAS_BASE_URL', atlas.url)
+    failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10']))
+    assert not failed and not result['changed']
+
+
+def test_429_storm_is_ridden_out(capsys, atlas, monkeypatch):
+    slept = []
+    monkeypatch.setattr(http_client.time, 'sleep', slept.append)
+    atlas.add_fault('status', status=429, times=4, headers={'Retry-After': '2'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5']))
+    assert not failed and result['added'] == ['203.0.113.5/32'] and slept == [2.0] * 4
+    assert len([e for e in atlas.log if e['method'] == 'POST' and e['status'] == 200]) == 1
+
+
+def test_real_token_bucket_limit_with_retry_after(capsys, atlas, monkeypatch):
+    monkeypatch.setattr(http_client.time, 'sleep', lambda s: atlas.bucket.__setattr__('tokens', 5))
+    atlas.update_settings({'rate_limit_capacity': 2, 'rate_limit_refill': 0.5})
+    atlas.reset(atlas_seed(['192.0.2.10', '10.1.0.0/24', '10.2.0.0/24']))
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10'], purge=True))
+    assert not failed, result
+    limited = [e for e in atlas.log if e['status'] == 429]
+    assert limited and atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32']
+
+
+def test_429_storm_beyond_the_budget_fails_clearly(capsys, atlas, monkeypatch):
+    monkeypatch.setattr(http_client.time, 'sleep', lambda s: None)
+    atlas.add_fault('status', status=429, times=50, headers={'Retry-After': '40'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5'], retry_max_wait=100))
+    assert failed and 'gave up after 3 tries' in result['msg']
+    assert writes(atlas) == []
+
+
+def test_lost_post_response_converges_without_duplicates(capsys, atlas):
+    atlas.update_settings({'duplicate_post': 'conflict'})  # a duplicate POST would fail loudly
+    atlas.add_fault('reset_after', method='POST', times=1)
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5', '203.0.113.6']))
+    assert not failed and result['changed'] and result['added'] == ['203.0.113.5/32', '203.0.113.6/32']
+    assert calls(atlas) == [('GET', LIST), ('POST', LIST), ('GET', LIST)]
+    assert atlas.access_list(ORG, KEY_ID)[-2:] == ['203.0.113.5/32', '203.0.113.6/32']
+
+
+def test_conflict_on_post_is_replanned(capsys, atlas):
+    atlas.update_settings({'duplicate_post': 'conflict'})
+    atlas.add_fault('status', method='POST', status=409, times=1, body={
+        'error': 409, 'errorCode': 'ADDRESS_ALREADY_IN_ACCESS_LIST', 'detail': 'already there', 'reason': 'Conflict'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5']))
+    assert not failed
+    assert calls(atlas) == [('GET', LIST), ('POST', LIST), ('GET', LIST), ('POST', LIST)]
+    assert [e['status'] for e in atlas.log if e['method'] == 'POST'] == [409, 200]
+
+
+def test_conflict_mode_never_sees_a_duplicate(capsys, atlas):
+    atlas.update_settings({'duplicate_post': 'conflict'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10', '203.0.113.5']))
+    assert not failed and [e['status'] for e in atlas.log if e['method'] == 'POST'] == [200]
+
+
+def test_refused_delete_of_the_callers_ip_says_what_was_done(capsys, atlas):
+    atlas.update_settings({'caller_ip': '192.0.2.10'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.9'], purge=True))
+    assert failed
+    assert result['msg'].startswith('could not remove 192.0.2.10/32: ')
+    assert 'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST' in result['msg']
+    assert 'already done: added 203.0.113.9/32; removed 10.1.0.0/24' in result['msg']
+    assert result['added'] == ['203.0.113.9/32'] and result['removed'] == ['10.1.0.0/24']
+    assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '203.0.113.9/32']
+
+
+def test_moving_the_controller_in_one_run(capsys, atlas):
+    # the caller must stay on its own key's list: the new address is added before the old one goes
+    atlas.update_settings({'caller_ip_enforcement': 'ip_not_on_list', 'caller_ip': '192.0.2.10'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.11'], purge=True,
+                                                          keep=['10.0.0.0/8']))
+    assert failed is True and 'CANNOT_REMOVE_CALLER' in result['msg']  # the service protects the caller
+    atlas.update_settings({'caller_ip': '192.0.2.11', 'refuse_remove_caller': True})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.11'], purge=True,
+                                                          keep=['10.0.0.0/8']))
+    assert not failed and result['removed'] == ['192.0.2.10/32']
+
+
+def test_caller_not_on_the_list(capsys, atlas):
+    atlas.update_settings({'caller_ip_enforcement': 'ip_not_on_list', 'caller_ip': '203.0.113.200'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5']))
+    assert failed and result['http_status'] == 403 and result['error_code'] == 'IP_ADDRESS_NOT_ON_ACCESS_LIST'
+    assert '203.0.113.200' in result['msg']
+
+
+def test_refuses_to_empty_the_list(capsys, atlas):
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10', '10.1.0.0/24'],
+                                                          state='absent'))
+    assert failed and 'allow_empty' in result['msg'] and writes(atlas) == []
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10', '10.1.0.0/24'],
+                                                          state='absent', allow_empty=True))
+    assert not failed and atlas.access_list(ORG, KEY_ID) == []
+
+
+BAD_INPUTS = [
+    (dict(entries=['1.2.3.4/24']), "'1.2.3.4/24': has host bits set; the network is 1.2.3.0/24"),
+    (dict(entries=['010.0.0.1']), "'010.0.0.1'"),
+    (dict(entries=['db.example.com']), "'db.example.com': looks like a hostname"),
+    (dict(entries=['0.0.0.0/0']), "'0.0.0.0/0': covers too much"),
+    (dict(entries=['::/0']), "'::/0'"),
+    (dict(entries=['1.2.3.4', 'x', '5.6.7.8:22']), "'x'"),
+    (dict(keep=['not-an-ip']), "'not-an-ip'"),
+    (dict(org_id='5f00'), "org_id '5f00' is not an organization ID"),
+    (dict(org_id='5F0000000000000000000001'), "org_id '5F0000000000000000000001'"),
+    (dict(api_key='abc'), "api_key 'abc' is neither"),
+    (dict(api_key='6a000000000000000000000G'), "api_key '6a000000000000000000000G'"),
+    (dict(public_key='short'), "public_key 'short' is not an Atlas public key"),
+    (dict(client_id=CLIENT_ID, client_secret=CLIENT_SECRET), 'not both'),
+    (dict(public_key=None, private_key=None), 'no Atlas credentials'),
+    (dict(private_key=None), 'private_key is required together with public_key'),
+    (dict(base_url='cloud.mongodb.com'), "base_url 'cloud.mongodb.com' is not an http(s) URL"),
+    (dict(state='absent', entries=['10.1.0.0/24'], keep=['10.0.0.0/8']), 'also protected by keep'),
+    (dict(timeout=0), 'timeout must be greater than 0'),
+    (dict(retries=-1), 'retries must be 0 or more'),
+]
+
+
+@pytest.mark.parametrize('bad, message', BAD_INPUTS)
+def test_bad_input_fails_before_any_request(capsys, atlas, bad, message):
+    params = args(atlas, entries=['192.0.2.10'])
+    params.update(bad)
+    failed, result = run_module(capsys, module.main, params)
+    assert failed and message in result['msg'], result['msg']
+    assert atlas.log == [] and result['requests'] == 0
