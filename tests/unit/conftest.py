@@ -75,3 +75,13 @@ def run_module(capsys, main, args, check_mode=False, diff=False):
             main()
     result = json.loads(capsys.readouterr().out)
     return exc.value.code != 0, result
+
+
+def warning_texts(result):
+    """Warnings as strings: ansible-core 2.19 gives strings, 2.20+ structured summaries."""
+    texts = []
+    for warning in result.get('warnings', []):
+        if isinstance(warning, dict):
+            warning = (warning.get('event') or {}).get('msg') or warning.get('msg') or json.dumps(warning)
+        texts.append(warning)
+    return texts
