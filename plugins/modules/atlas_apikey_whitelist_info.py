@@ -58,7 +58,7 @@ api_key_id:
   type: str
   sample: 6a793f5d2c88faeba59ba528
 entries:
-  description: The entries of the key, when O(api_key) was given.
+  description: The entries of the key, when O(api_key) was given, sorted (IPv4 before IPv6, by address).
   returned: when O(api_key) is given
   type: list
   elements: dict
@@ -128,6 +128,8 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
+
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
     atlas_argument_spec, build_api, classify_api_key, validate_connection,
 )
@@ -147,14 +149,18 @@ def main():
             classify_api_key(params['api_key'])
         api = build_api(params)
         module.apiaccess_client = api.client
+
+        def entries(key_id):
+            return [e.info() for e in sorted(api.list_entries(key_id), key=lambda e: addresses.sort_key(e.net))]
+
         if params['api_key'] is not None:
             key_id = api.resolve_key(params['api_key'])
-            return dict(changed=False, api_key_id=key_id, entries=[e.info() for e in api.list_entries(key_id)])
+            return dict(changed=False, api_key_id=key_id, entries=entries(key_id))
         keys = []
         for key in api.list_keys():
             keys.append(dict(id=key['id'], public_key=key.get('publicKey'), desc=key.get('desc'),
                              roles=[r.get('roleName') for r in key.get('roles') or []],
-                             entries=[e.info() for e in api.list_entries(key['id'])]))
+                             entries=entries(key['id'])))
         return dict(changed=False, api_keys=keys)
 
     run_module(module, work)

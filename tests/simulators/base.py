@@ -68,6 +68,7 @@ class Fault(object):
     kind: ``status`` (answer ``status`` with ``headers``/``body`` without acting),
     ``reset_before`` (drop the connection without acting), ``reset_after`` (act, then drop
     the connection: the response is lost), ``latency`` (sleep ``seconds`` then act normally).
+    A ``status`` fault's JSON body may contain ``{bearer}``, replaced by the request's own token.
     It applies to requests whose method and path match (``method`` exact, ``path`` regex
     searched in the raw path), after ``skip`` matching requests, ``times`` times.
     """
@@ -236,8 +237,11 @@ class Simulator(object):
             self._record(request, None)
             return None, False
         if fault is not None and fault.kind == 'status':
-            response = Response(fault.status, fault.body if fault.body is not None else self.fault_body(fault.status),
-                                headers=fault.headers)
+            body = fault.body if fault.body is not None else self.fault_body(fault.status)
+            if isinstance(body, dict):  # '{bearer}' echoes the request's own token back, as a leaky server might
+                token = (request.headers.get('Authorization') or ' ').split(' ', 1)[1]
+                body = json.dumps(body).replace('{bearer}', token).encode('utf-8')
+            response = Response(fault.status, body, headers=fault.headers)
             self._record(request, response.status)
             return response, False
         with self.lock:

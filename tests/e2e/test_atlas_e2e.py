@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Real ansible-playbook and ad-hoc ansible runs against the Atlas simulator."""
+
+from __future__ import annotations
+
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
+    CLIENT_ID, CLIENT_SECRET, KEY_ID, ORG, PRIVATE, PUBLIC,
+)
+
+
+def creds(sim):
+    return dict(sim_url=sim.url, org_id=ORG, public_key=PUBLIC, private_key=PRIVATE)
+
+
+def test_playbook_scenarios(atlas, ansible_playbook):
+    run = ansible_playbook('atlas.yml', '--diff', extra_vars=creds(atlas))
+    assert run.rc == 0, run.output[-4000:]
+    assert run.recap()['failed'] == 0
+    assert '+        "203.0.113.5/32"' in run.stdout  # the diff shows the added entry
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '2001:db8:1::/48', '203.0.113.5/32']
+
+
+def test_check_mode_sends_only_gets(atlas, ansible_playbook):
+    run = ansible_playbook('atlas_check.yml', '--check', '--diff', extra_vars=creds(atlas))
+    assert run.rc == 0, run.output[-3000:]
+    assert {e['method'] for e in atlas.log} == {'GET'}
+    assert '-        "192.0.2.10/32",' in run.stdout or '-        "192.0.2.10/32"' in run.stdout
+    assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '10.1.0.0/24']
+
+
+def test_adhoc_add_and_rerun(atlas, ansible_adhoc):
+    module_args = dict(base_url=atlas.url, org_id=ORG, api_key=PUBLIC, entries=['203.0.113.5'],
+                       public_key=PUBLIC, private_key=PRIVATE)
+    first = ansible_adhoc('atlas_apikey_whitelist', module_args)
+    assert first.rc == 0 and 'CHANGED' in first.stdout and first.result()['added'] == ['203.0.113.5/32']
+    writes = len(atlas.writes())
+    second = ansible_adhoc('atlas_apikey_whitelist', module_args)
+    assert second.rc == 0 and second.result()['changed'] is False and len(atlas.writes()) == writes
+
+
+def test_adhoc_oauth_with_environment_credentials(atlas, ansible_adhoc):
+    env = {'MONGODB_ATLAS_CLIENT_ID': CLIENT_ID, 'MONGODB_ATLAS_CLIENT_SECRET': CLIENT_SECRET,
+           'MONGODB_ATLAS_BASE_URL': atlas.url}
+    run = ansible_adhoc('atlas_apikey_whitelist_info', dict(org_id=ORG, api_key=KEY_ID), env=env)
+    assert run.rc == 0, run.output
+    assert [e['entry'] for e in run.result()['entries']] == ['10.1.0.0/24', '192.0.2.10/32']
+    assert atlas.token_requests == 1
+
+
+def test_adhoc_bad_input_sends_nothing(atlas, ansible_adhoc):
+    run = ansible_adhoc('atlas_apikey_whitelist', dict(base_url=atlas.url, org_id=ORG, api_key=KEY_ID,
+                                                       entries=['0.0.0.0/0'], public_key=PUBLIC, private_key=PRIVATE))
+    assert run.rc != 0 and "'0.0.0.0/0': covers too much of the internet" in run.stdout
+    assert atlas.log == []
+
+
+def test_adhoc_lost_post_and_429_storm(atlas, ansible_adhoc):
+    atlas.update_settings({'duplicate_post': 'conflict'})
+    atlas.add_fault('status', status=429, times=3, headers={'Retry-After': '0'})
+    atlas.add_fault('reset_after', method='POST', times=1)
+    run = ansible_adhoc('atlas_apikey_whitelist', dict(base_url=atlas.url, org_id=ORG, api_key=KEY_ID,
+                                                       entries=['203.0.113.5', '203.0.113.6'],
+                                                       public_key=PUBLIC, private_key=PRIVATE))
+    assert run.rc == 0, run.output
+    assert run.result()['added'] == ['203.0.113.5/32', '203.0.113.6/32']
+    assert [e['status'] for e in atlas.log if e['method'] == 'POST'] == [200]
+    assert atlas.access_list(ORG, KEY_ID).count('203.0.113.5/32') == 1
