@@ -96,5 +96,3 @@ def ansible_adhoc(tmp_path):
         return Run(subprocess.run(cmd, env=_env(tmp_path, extra), capture_output=True, text=True, cwd=str(ROOT),
                                   timeout=300, check=False))
     return run
-
-
