@@ -16,6 +16,8 @@ import hashlib
 import json
 import os
 import re
+import tempfile
+import threading
 import time
 
 from ansible.module_utils.basic import env_fallback
@@ -231,8 +233,11 @@ class PendingLedger(object):
     """Controller-side record of OTP requests this collection made, keyed by key fingerprint.
 
     Whether keyprofile shows a pending IP is unknown; without this record a re-run would send a
-    second OTP email (and possibly void the first OTP).
+    second OTP email (and possibly void the first OTP). Several keys may be converged at once
+    (fleet_converge), so every read-modify-write holds one process-wide lock.
     """
+
+    _lock = threading.Lock()
 
     def __init__(self, path, clock=time.time):
         self.path = os.path.expanduser(path) if path else None
@@ -251,29 +256,34 @@ class PendingLedger(object):
     def _save(self, data):
         if not self.path:
             return
-        directory = os.path.dirname(self.path)
-        if directory:
+        directory = os.path.dirname(self.path) or '.'
+        try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
-        tmp = '%s.%d.tmp' % (self.path, os.getpid())
-        with open(tmp, 'w') as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+            handle, tmp = tempfile.mkstemp(prefix='.pending.', dir=directory)
+            with os.fdopen(handle, 'w') as out:
+                json.dump(data, out, indent=1, sort_keys=True)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise PlanError('cannot write the pending OTP record %s: %s (set pending_state_path)' % (self.path, exc))
 
     def pending(self, fingerprint, max_age):
-        entry = self._load().get(fingerprint)
+        with self._lock:
+            entry = self._load().get(fingerprint)
         if entry and self.clock() - entry.get('requested_at', 0) < max_age:
             return entry
         return None
 
     def record(self, fingerprint, action, ip):
-        data = self._load()
-        data[fingerprint] = {'action': action, 'ip': ip, 'requested_at': self.clock()}
-        self._save(data)
+        with self._lock:
+            data = self._load()
+            data[fingerprint] = {'action': action, 'ip': ip, 'requested_at': self.clock()}
+            self._save(data)
 
     def clear(self, fingerprint):
-        data = self._load()
-        if data.pop(fingerprint, None) is not None:
-            self._save(data)
+        with self._lock:
+            data = self._load()
+            if data.pop(fingerprint, None) is not None:
+                self._save(data)
 
 
 # -- converge ---------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import WC_KEY
 
 
 def test_two_phase_flow_playbook(woodcore, ansible_playbook, tmp_path):
-    run = ansible_playbook('woodcore.yml', extra_vars=dict(sim_url=woodcore.url, api_key=WC_KEY,
-                                                          ledger=str(tmp_path / 'ledger.json')))
+    extra = dict(sim_url=woodcore.url, api_key=WC_KEY, ledger=str(tmp_path / 'ledger.json'))
+    run = ansible_playbook('woodcore.yml', extra_vars=extra)
     assert run.rc == 0, run.output[-4000:]
     assert run.recap()['failed'] == 0
     assert woodcore.key_state('payments-sandbox') == {'ip': '203.0.113.8', 'pending_ip': None}

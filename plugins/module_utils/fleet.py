@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fleet rollout: many keys in one call, for the fleet_whitelist role.
+
+Runs the same per-key converge code as the single-key modules (atlas.converge,
+woodcore.Converger), with bounded concurrency. Used by the fleet_converge action plugin on
+the controller (no per-key module process) and by the fleet_converge module itself.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import PlanError, http_argument_spec
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError
+
+
+def argument_spec():
+    """Options of fleet_converge: the shared connection options, Atlas credentials prefixed
+    with ``atlas_`` (same environment fallbacks), and the keys."""
+    single = atlas.atlas_argument_spec()
+    spec = http_argument_spec()
+    for name in ('base_url', 'public_key', 'private_key', 'client_id', 'client_secret'):
+        spec['atlas_' + name] = single[name]
+    spec['api_version'] = single['api_version']
+    spec['api_path_prefix'] = single['api_path_prefix']
+    spec.update(
+        hosts=dict(type='list', elements='str'),
+        address_var=dict(type='str', default='fleet_whitelist_address'),
+        fleet=dict(type='dict'),
+        extra_entries=dict(type='list', elements='str', default=[]),
+        merge=dict(type='bool', default=False),
+        allow_any=dict(type='bool', default=False),
+        atlas_keys=dict(type='list', elements='dict', default=[], options=dict(
+            org_id=dict(type='str', required=True),
+            api_key=dict(type='str', required=True, no_log=False),
+            name=dict(type='str'),
+            purge=dict(type='bool', default=False),
+            keep=dict(type='list', elements='str', default=[], no_log=False),
+            entries=dict(type='list', elements='str', default=[]),
+            allow_empty=dict(type='bool', default=False),
+        )),
+        woodcore_keys=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            api_key=dict(type='str', required=True, no_log=True),
+            ip=dict(type='str'),
+            base_url=dict(type='str'),
+            profile_ip_field=dict(type='str'),
+            profile_pending_field=dict(type='str'),
+        )),
+        woodcore_base_url=dict(type='str', fallback=(env_fallback, ['WOODCORE_BASE_URL'])),
+        woodcore_otps=dict(type='dict', default={}, no_log=True),
+        woodcore_request_otp=dict(type='bool', default=True),
+        woodcore_resend_after=dict(type='int', default=900),
+        woodcore_pending_state_path=dict(type='str', default=woodcore.DEFAULT_LEDGER),
+        concurrency=dict(type='int', default=8),
+    )
+    return spec
+
+
+class FleetError(PlanError):
+    """Bad fleet input, raised before any request: names the host or key."""
+
+
+def fleet_networks(fleet, extra_entries, merge, allow_any):
+    """Validate every host's address (naming the host), dedupe, optionally merge into fewest CIDRs."""
+    errors = []
+    networks = []
+    for host in sorted(fleet):
+        value = fleet[host]
+        if value in (None, ''):
+            errors.append('host %s has no allow-list address (set its address variable, or give it an IP '
+                          'ansible_host)' % host)
+            continue
+        try:
+            networks.append(addresses.parse_network(str(value), allow_any=allow_any))
+        except addresses.AddressError as exc:
+            errors.append('host %s: %s' % (host, exc))
+    try:
+        networks.extend(addresses.parse_networks(extra_entries, allow_any=allow_any))
+    except addresses.AddressError as exc:
+        errors.append('extra entries: %s' % exc)
+    if errors:
+        raise FleetError('; '.join(errors))
+    unique = sorted(set(networks), key=addresses.sort_key)
+    return addresses.merge(unique) if merge else unique
+
+
+def _atlas_params(params, key):
+    return dict(
+        base_url=params['atlas_base_url'], public_key=params['atlas_public_key'],
+        private_key=params['atlas_private_key'], client_id=params['atlas_client_id'],
+        client_secret=params['atlas_client_secret'], org_id=key['org_id'], api_version=params['api_version'],
+        api_path_prefix=params['api_path_prefix'], timeout=params['timeout'],
+        validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
+        retries=params['retries'], retry_max_wait=params['retry_max_wait'])
+
+
+def _woodcore_params(params, key, ip):
+    return dict(
+        api_key=key['api_key'], base_url=key.get('base_url') or params['woodcore_base_url'], ip=ip, state='present',
+        otp=(params['woodcore_otps'] or {}).get(key['name']), request_otp=params['woodcore_request_otp'],
+        resend_after=params['woodcore_resend_after'], profile_ip_field=key.get('profile_ip_field'),
+        profile_pending_field=key.get('profile_pending_field'), timeout=params['timeout'],
+        validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
+        retries=params['retries'], retry_max_wait=params['retry_max_wait'])
+
+
+class Plan(object):
+    """Everything checked before the first request."""
+
+    def __init__(self, params):
+        if params['concurrency'] < 1:
+            raise FleetError('concurrency must be 1 or more, got %r' % params['concurrency'])
+        if params['fleet'] is None:
+            raise FleetError('fleet (host -> address) is required; the action plugin builds it from the play hosts')
+        self.networks = fleet_networks(params['fleet'], params['extra_entries'], params['merge'], params['allow_any'])
+        self.atlas = []
+        for key in params['atlas_keys']:
+            label = key.get('name') or key['api_key']
+            kp = _atlas_params(params, key)
+            try:
+                atlas.validate_connection(kp)
+                atlas.classify_api_key(key['api_key'])
+                entries = list(self.networks) + addresses.parse_networks(key['entries'],
+                                                                         allow_any=params['allow_any'])
+                keep = addresses.parse_networks(key['keep'], allow_any=True)
+            except (PlanError, addresses.AddressError) as exc:
+                raise FleetError('Atlas key %s: %s' % (label, exc))
+            self.atlas.append((key, kp, sorted(set(entries), key=addresses.sort_key), keep))
+        self.woodcore = []
+        hosts = [n for n in self.networks if addresses.is_host(n)]
+        for key in params['woodcore_keys']:
+            ip = key.get('ip')
+            if not ip:
+                if len(self.networks) != 1 or len(hosts) != 1:
+                    raise FleetError('Woodcore key %s takes exactly one IP, but the fleet has %d addresses (%s); set '
+                                     'ip for this key' % (key['name'], len(self.networks),
+                                                          ', '.join(addresses.sorted_canonical(self.networks[:5]))))
+                ip = str(hosts[0].ip)
+            kp = _woodcore_params(params, key, ip)
+            try:
+                woodcore.validate_connection(kp)
+                kp['ip'] = str(addresses.parse_single_address(ip))
+            except (PlanError, addresses.AddressError) as exc:
+                raise FleetError('Woodcore key %s: %s' % (key['name'], exc))
+            otp = kp.get('otp')
+            if otp is not None and not woodcore.OTP_RE.match(otp):
+                raise FleetError('the OTP given for Woodcore key %s must be 4 to 64 letters or digits' % key['name'])
+            self.woodcore.append((key, kp))
+
+
+def run(params, check_mode=False):
+    """Converge every key. Returns the result; per-key failures are collected, not fatal to the others."""
+    plan = Plan(params)
+    atlas_clients = {}
+    clients = []
+
+    def atlas_api(kp):
+        ident = (kp['base_url'], kp['public_key'], kp['client_id'], kp['api_version'])
+        if ident not in atlas_clients:  # one session (digest nonce, OAuth token) shared by every key
+            api = atlas.build_api(kp, pool_size=max(params['concurrency'], 1))
+            atlas_clients[ident] = api.client
+            clients.append(api.client)
+        return atlas.AtlasApi(atlas_clients[ident], kp['org_id'], kp['api_version'], kp.get('api_path_prefix'))
+
+    def one_atlas(item):
+        key, kp, entries, keep = item
+        label = key.get('name') or key['api_key']
+        try:
+            api = atlas_api(kp)
+            key_id = api.resolve_key(key['api_key'])
+            result = atlas.converge(api, key_id, entries, purge=key['purge'], keep=keep,
+                                    allow_empty=key['allow_empty'], check_mode=check_mode)
+            result.update(name=label, org_id=kp['org_id'], api_key_id=key_id, failed=False)
+            return result
+        except (ApiError, PlanError) as exc:
+            partial = getattr(exc, 'partial', None) or {}
+            return dict(name=label, org_id=kp['org_id'], failed=True, changed=bool(partial.get('added') or
+                                                                                   partial.get('removed')),
+                        msg=str(exc), added=partial.get('added', []), removed=partial.get('removed', []))
+
+    def one_woodcore(item):
+        key, kp = item
+        try:
+            api = woodcore.build_api(kp)
+            clients.append(api.client)
+            converger = woodcore.Converger(api, kp, check_mode=check_mode,
+                                           ledger=woodcore.PendingLedger(params['woodcore_pending_state_path']))
+            result = converger.run()
+            result.update(name=key['name'], failed=False)
+            return result
+        except (ApiError, PlanError) as exc:
+            return dict(name=key['name'], failed=True, changed=False, msg=str(exc), warnings=[])
+
+    workers = min(params['concurrency'], max(1, len(plan.atlas) + len(plan.woodcore)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        atlas_results = list(pool.map(one_atlas, plan.atlas))
+        woodcore_results = list(pool.map(one_woodcore, plan.woodcore))
+    warnings = []
+    for result in woodcore_results:
+        warnings.extend('Woodcore key %s: %s' % (result['name'], w) for w in result.pop('warnings', []))
+    failures = [r for r in atlas_results + woodcore_results if r['failed']]
+    return dict(
+        changed=any(r['changed'] for r in atlas_results + woodcore_results),
+        failed=bool(failures),
+        msg=('%d of %d keys failed: %s' % (len(failures), len(atlas_results) + len(woodcore_results),
+                                           '; '.join('%s: %s' % (r['name'], r['msg']) for r in failures))
+             if failures else 'converged %d Atlas and %d Woodcore keys' % (len(atlas_results), len(woodcore_results))),
+        entries=addresses.sorted_canonical(plan.networks),
+        atlas=atlas_results, woodcore=woodcore_results,
+        pending=[r['name'] for r in woodcore_results if r.get('pending_approval')],
+        summary=summary_lines(atlas_results, woodcore_results),
+        requests=sum(c.request_count for c in clients),
+        diff=[dict(before_header='atlas %s' % r['name'], after_header='atlas %s' % r['name'], **r['diff'])
+              for r in atlas_results if r.get('diff') and r['changed']] +
+             [dict(before_header='woodcore %s' % r['name'], after_header='woodcore %s' % r['name'], **r['diff'])
+              for r in woodcore_results if r.get('diff') and r['changed']],
+        warnings=warnings,
+    )
+
+
+def _listing(entries, limit=4):
+    if not entries:
+        return 'nothing'
+    if len(entries) <= limit:
+        return ', '.join(entries)
+    return '%d (%s, ... +%d more)' % (len(entries), ', '.join(entries[:limit]), len(entries) - limit)
+
+
+def summary_lines(atlas_results, woodcore_results):
+    lines = []
+    for r in atlas_results:
+        if r['failed']:
+            state = 'FAILED: %s' % r['msg']
+        elif r['changed']:
+            state = 'added %s; removed %s' % (_listing(r['added']), _listing(r['removed']))
+        else:
+            state = 'unchanged (%d entries)' % len(r['entries'])
+        lines.append('atlas    %-24s %s' % (r['name'], state))
+    for r in woodcore_results:
+        if r['failed']:
+            state = 'FAILED: %s' % r['msg']
+        elif r.get('pending_approval'):
+            state = 'pending approval of %s (%s)' % (r['pending_ip'], 'OTP emailed' if r['otp_sent']
+                                                     else 'OTP already requested')
+        elif r['changed']:
+            state = 'whitelisted %s' % r['ip']
+        else:
+            state = 'unchanged (%s)' % r['ip']
+        lines.append('woodcore %-24s %s' % (r['name'], state))
+    return lines

@@ -1,0 +1,275 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: fleet_converge
+short_description: Converge many Atlas and Woodcore keys onto a fleet's addresses in one task
+version_added: 0.1.0
+description:
+  - The engine of the P(apiaccess.ipwhitelist.fleet_whitelist#role) role. Makes the access list of every
+    listed Atlas key contain the fleet's addresses (plus extras), and every listed Woodcore key whitelist
+    its one IP, with the same per-key logic, request counts and safety checks as
+    M(apiaccess.ipwhitelist.atlas_apikey_whitelist) and M(apiaccess.ipwhitelist.woodcore_ipwhitelist).
+  - Runs on the controller as an action plugin, so many keys cost one task instead of one module process
+    each, and works on up to O(concurrency) keys at a time.
+  - Every address is validated before the first request; a bad or missing address fails the task naming
+    the host. A failure on one key does not stop the others; the task then fails listing each failed key
+    and what was already changed.
+author:
+  - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
+extends_documentation_fragment:
+  - apiaccess.ipwhitelist.connection
+  - apiaccess.ipwhitelist.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Only GET requests are sent.
+  diff_mode:
+    support: full
+    details:
+      - One before/after diff per changed key.
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+requirements:
+  - requests
+  - netaddr
+options:
+  fleet:
+    description:
+      - Map of host name to its allow-list address (IP or CIDR).
+      - When omitted, it is built from O(hosts) and each host's O(address_var) variable, or its
+        C(ansible_host) when that is an IP address.
+    type: dict
+  hosts:
+    description:
+      - The hosts of the fleet, when O(fleet) is omitted. Defaults to C(ansible_play_hosts_all), all hosts
+        of the play (not only the current C(serial) batch).
+    type: list
+    elements: str
+  address_var:
+    description:
+      - Host variable holding each host's allow-list address, when O(fleet) is omitted.
+    type: str
+    default: fleet_whitelist_address
+  extra_entries:
+    description:
+      - Entries added to every Atlas key besides the fleet's addresses.
+    type: list
+    elements: str
+    default: []
+  merge:
+    description:
+      - Merge the fleet's addresses into the fewest CIDR blocks (C(netaddr.cidr_merge)), to stay far from
+        any entry limit. The merged blocks cover exactly the same addresses.
+    type: bool
+    default: false
+  allow_any:
+    description:
+      - Allow entries that cover a large part of the internet (IPv4 shorter than /8, IPv6 shorter than /16).
+    type: bool
+    default: false
+  atlas_keys:
+    description:
+      - The Atlas organization API keys to converge.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      org_id:
+        description: Organization ID of the key.
+        type: str
+        required: true
+      api_key:
+        description: Key ID (24 hex) or 8-character public key.
+        type: str
+        required: true
+      name:
+        description: Label in the summary; defaults to O(atlas_keys[].api_key).
+        type: str
+      purge:
+        description: Remove entries that are neither fleet addresses, nor extra entries, nor covered by O(atlas_keys[].keep).
+        type: bool
+        default: false
+      keep:
+        description: Entries never removed from this key.
+        type: list
+        elements: str
+        default: []
+      entries:
+        description: Extra entries for this key only.
+        type: list
+        elements: str
+        default: []
+      allow_empty:
+        description: Allow leaving this key's list empty.
+        type: bool
+        default: false
+  atlas_base_url:
+    description:
+      - Atlas base URL. If not set, E(MONGODB_ATLAS_BASE_URL) is used.
+    type: str
+    default: https://cloud.mongodb.com
+  atlas_public_key:
+    description:
+      - Atlas API key (public part) used for every Atlas key. If not set, E(MONGODB_ATLAS_PUBLIC_API_KEY)
+        or E(MONGODB_ATLAS_PUBLIC_KEY) is used.
+    type: str
+  atlas_private_key:
+    description:
+      - Atlas API key (private part). If not set, E(MONGODB_ATLAS_PRIVATE_API_KEY) or
+        E(MONGODB_ATLAS_PRIVATE_KEY) is used.
+    type: str
+  atlas_client_id:
+    description:
+      - Atlas service account client ID, instead of an API key. If not set, E(MONGODB_ATLAS_CLIENT_ID) is used.
+    type: str
+  atlas_client_secret:
+    description:
+      - Atlas service account secret. If not set, E(MONGODB_ATLAS_CLIENT_SECRET) is used.
+    type: str
+  api_version:
+    description: Atlas API form, as in M(apiaccess.ipwhitelist.atlas_apikey_whitelist).
+    type: str
+    choices: [v2, v1_access_list, v1_whitelist]
+    default: v2
+  api_path_prefix:
+    description: Atlas API path prefix, as in M(apiaccess.ipwhitelist.atlas_apikey_whitelist).
+    type: str
+  woodcore_keys:
+    description:
+      - The Woodcore API keys to converge. Each takes one IP; it defaults to the fleet's address when the
+        fleet has exactly one (a single egress address), and must be given otherwise.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Label of the key, also the key of O(woodcore_otps).
+        type: str
+        required: true
+      api_key:
+        description: The key itself.
+        type: str
+        required: true
+      ip:
+        description: The IP this key whitelists.
+        type: str
+      base_url:
+        description: Gateway URL; by default chosen from the key prefix.
+        type: str
+      profile_ip_field:
+        description: As in M(apiaccess.ipwhitelist.woodcore_ipwhitelist).
+        type: str
+      profile_pending_field:
+        description: As in M(apiaccess.ipwhitelist.woodcore_ipwhitelist).
+        type: str
+  woodcore_base_url:
+    description:
+      - Gateway URL for every Woodcore key without its own C(base_url). If not set, E(WOODCORE_BASE_URL) is
+        used; otherwise each key's URL follows its prefix, as in M(apiaccess.ipwhitelist.woodcore_ipwhitelist).
+    type: str
+  woodcore_otps:
+    description:
+      - OTPs emailed to the owners of pending Woodcore keys, by key name, to approve their requests.
+    type: dict
+    default: {}
+  woodcore_request_otp:
+    description: Whether Woodcore keys that need a change may request an OTP email.
+    type: bool
+    default: true
+  woodcore_resend_after:
+    description: As O(apiaccess.ipwhitelist.woodcore_ipwhitelist#module:resend_after).
+    type: int
+    default: 900
+  woodcore_pending_state_path:
+    description: As O(apiaccess.ipwhitelist.woodcore_ipwhitelist#module:pending_state_path).
+    type: str
+    default: ~/.cache/apiaccess.ipwhitelist/woodcore-pending.json
+  concurrency:
+    description:
+      - How many keys are worked on at the same time.
+    type: int
+    default: 8
+seealso:
+  - role: apiaccess.ipwhitelist.fleet_whitelist
+'''
+
+EXAMPLES = r'''
+- name: Put every app server's egress IP on two Atlas keys
+  apiaccess.ipwhitelist.fleet_converge:
+    address_var: egress_ip
+    atlas_keys:
+      - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: 6a793f5d2c88faeba59ba528, purge: true}
+      - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: mcpvrzod}
+  run_once: true
+  delegate_to: localhost
+
+- name: Ad hoc, with an explicit fleet
+  apiaccess.ipwhitelist.fleet_converge:
+    fleet: {web1: 203.0.113.10, web2: 203.0.113.11}
+    atlas_keys: [{org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: 6a793f5d2c88faeba59ba528}]
+'''
+
+RETURN = r'''
+entries:
+  description: The fleet's addresses (after O(merge)), sorted canonical CIDRs.
+  returned: always
+  type: list
+  elements: str
+atlas:
+  description: One result per Atlas key, shaped as the result of M(apiaccess.ipwhitelist.atlas_apikey_whitelist), plus C(name), C(org_id) and C(failed).
+  returned: always
+  type: list
+  elements: dict
+woodcore:
+  description: One result per Woodcore key, shaped as the result of M(apiaccess.ipwhitelist.woodcore_ipwhitelist), plus C(name) and C(failed).
+  returned: always
+  type: list
+  elements: dict
+pending:
+  description: Names of Woodcore keys waiting for OTP approval.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: One readable line per key.
+  returned: always
+  type: list
+  elements: str
+  sample: ["atlas    deploy                   added 203.0.113.10/32; removed nothing"]
+requests:
+  description: HTTP requests made for all keys.
+  returned: always
+  type: int
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import fleet
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
+
+
+def main():
+    module = AnsibleModule(argument_spec=fleet.argument_spec(), supports_check_mode=True)
+    check_libraries(module)
+
+    def work():
+        result = fleet.run(module.params, check_mode=module.check_mode)
+        for warning in result.pop('warnings'):
+            module.warn(warning)
+        if result.pop('failed'):
+            module.fail_json(**result)
+        return result
+
+    run_module(module, work)
+
+
+if __name__ == '__main__':
+    main()

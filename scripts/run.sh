@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The README's main command: sets up, starts both simulators on loopback, rolls a 120-host fleet
+# out to 4 Atlas keys and 2 Woodcore keys with the fleet_whitelist role, completes the Woodcore
+# OTP step from the simulator's outbox, runs again to show nothing left to do, and stops.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$ROOT/scripts/setup.sh" >/dev/null
+cd "$ROOT"
+export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections"
+# 120 hosts: keep the output to the tasks that do something
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/apiaccess-demo.XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+start_simulator() {  # name seed
+  python -m tests.simulators "$1" --seed "tests/simulators/seeds/$2" --url-file "$WORK/$1.url" \
+    >"$WORK/$1.log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 1 100); do [ -s "$WORK/$1.url" ] && return 0; sleep 0.05; done
+  echo "the $1 simulator did not start:" >&2; cat "$WORK/$1.log" >&2; return 1
+}
+control() { python - "$@" <<'PY'
+import json, sys, urllib.request
+url, *rest = sys.argv[1:]
+req = urllib.request.Request(url, data=rest[0].encode() if rest else None, method='POST' if rest else 'GET')
+print(urllib.request.urlopen(req).read().decode())
+PY
+}
+writes() { control "$1/__sim__/log" | python -c 'import json,sys; print(json.load(sys.stdin)["writes"])'; }
+
+say "Starting the Atlas and Woodcore simulators on loopback"
+start_simulator atlas demo-atlas.yml
+start_simulator woodcore demo-woodcore.yml
+ATLAS=$(cat "$WORK/atlas.url"); WOODCORE=$(cat "$WORK/woodcore.url")
+echo "atlas:    $ATLAS   woodcore: $WOODCORE/api/v2"
+# The same variables point the playbook at the real services (see README).
+export MONGODB_ATLAS_BASE_URL=$ATLAS WOODCORE_BASE_URL=$WOODCORE/api/v2
+export MONGODB_ATLAS_PUBLIC_API_KEY=ansctl01 MONGODB_ATLAS_PRIVATE_API_KEY=0f6e2a9c-demo-4c1b-9e2a-automation01
+PLAY=(ansible-playbook -i playbooks/demo/inventory.yml playbooks/fleet.yml -e @playbooks/demo/keys.yml
+      -e "fleet_whitelist_woodcore_pending_state_path=$WORK/woodcore-pending.json")
+
+say "Run 1: 120 hosts -> 4 Atlas keys + 2 Woodcore keys (check mode and diff first)"
+"${PLAY[@]}" --check --diff | sed -n '/Summary/,/PLAY RECAP/p'
+"${PLAY[@]}" | sed -n '/Summary/,/PLAY RECAP/p'
+
+say "SIMULATION: reading the OTP emails from the Woodcore simulator's outbox (stands in for the key owner's inbox)"
+OTPS=$(control "$WOODCORE/__sim__/outbox" | python -c '
+import json, sys
+emails = json.load(sys.stdin)["emails"]
+for e in emails:
+    print("  email to %s: OTP for key %s (IP %s)" % (e["to"], e["key_name"], e["ip"]), file=sys.stderr)
+print(json.dumps({"fleet_whitelist_woodcore_otps": {e["key_name"]: e["otp"] for e in emails}}))')
+
+say "Run 2: approve the pending Woodcore keys with their OTPs"
+"${PLAY[@]}" -e "$OTPS" | sed -n '/Summary/,/PLAY RECAP/p'
+
+say "Run 3: everything converged, nothing to do"
+BEFORE_A=$(writes "$ATLAS"); BEFORE_W=$(writes "$WOODCORE")
+"${PLAY[@]}" | sed -n '/Summary/,/PLAY RECAP/p'
+echo "writes during run 3: atlas $(( $(writes "$ATLAS") - BEFORE_A )), woodcore $(( $(writes "$WOODCORE") - BEFORE_W ))"
+
+say "Final state (from the simulators)"
+control "$ATLAS/__sim__/state" | python -c '
+import json, sys
+for org, keys in json.load(sys.stdin)["orgs"].items():
+    for key_id, key in keys.items():
+        print("atlas    %-10s %s" % (key["publicKey"], ", ".join(key["access_list"]) or "(empty)"))'
+control "$WOODCORE/__sim__/state" | python -c '
+import json, sys
+state = json.load(sys.stdin)
+for name, key in state["keys"].items():
+    print("woodcore %-10s %s" % (name, key["ip"]))
+print("OTP emails sent: %d" % state["emails_sent"])'
+say "Simulators stopped. The same playbook runs against the real services: see README.md"
