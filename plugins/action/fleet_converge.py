@@ -62,7 +62,8 @@ class ActionModule(ActionBase):
         validation = ArgumentSpecValidator(fleet.argument_spec()).validate(args)
         no_log_values = validation._no_log_values  # pylint: disable=protected-access
         if validation.error_messages:
-            result.update(failed=True, msg=remove_values('; '.join(validation.error_messages), no_log_values))
+            result.update(failed=True, converged=False,
+                          msg=remove_values('; '.join(validation.error_messages), no_log_values))
             return result
         if not HAS_REQUESTS:
             result.update(failed=True, msg='the Python library requests is required on the controller')
@@ -70,7 +71,7 @@ class ActionModule(ActionBase):
         try:
             outcome = fleet.run(validation.validated_parameters, check_mode=bool(self._task.check_mode))
         except (PlanError, ApiError, addresses.AddressError) as exc:
-            outcome = dict(failed=True, changed=False, msg=str(exc), requests=0)
+            outcome = dict(failed=True, converged=False, changed=False, msg=str(exc), requests=0)
         for warning in outcome.pop('warnings', []):
             display.warning(remove_values(warning, no_log_values))
         result.update(remove_values(outcome, no_log_values))

@@ -212,6 +212,7 @@ def run(params, check_mode=False):
     return dict(
         changed=any(r['changed'] for r in atlas_results + woodcore_results),
         failed=bool(failures),
+        converged=not failures,
         msg=('%d of %d keys failed: %s' % (len(failures), len(atlas_results) + len(woodcore_results),
                                            '; '.join('%s: %s' % (r['name'], r['msg']) for r in failures))
              if failures else 'converged %d Atlas and %d Woodcore keys' % (len(atlas_results), len(woodcore_results))),

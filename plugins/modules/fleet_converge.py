@@ -198,7 +198,8 @@ options:
     type: int
     default: 8
 seealso:
-  - role: apiaccess.ipwhitelist.fleet_whitelist
+  - plugin: apiaccess.ipwhitelist.fleet_whitelist
+    plugin_type: role
 '''
 
 EXAMPLES = r'''
@@ -233,6 +234,10 @@ woodcore:
   returned: always
   type: list
   elements: dict
+converged:
+  description: Whether every key was converged (V(false) when any key failed or the input was refused).
+  returned: always
+  type: bool
 pending:
   description: Names of Woodcore keys waiting for OTP approval.
   returned: always

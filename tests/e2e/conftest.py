@@ -78,8 +78,10 @@ def _env(tmp_path, extra=None):
 def ansible_playbook(tmp_path):
     def run(playbook, *args, extra_vars=None, env=None):
         cmd = [str(BIN / 'ansible-playbook'), str(PLAYBOOKS / playbook)]
-        if extra_vars:
-            cmd += ['-e', json.dumps(extra_vars)]
+        if extra_vars:  # in a file, as users keep (vaulted) secrets: -vvvv echoes the command line
+            path = tmp_path / ('extra-vars-%d.json' % len(list(tmp_path.glob('extra-vars-*.json'))))
+            path.write_text(json.dumps(extra_vars))
+            cmd += ['-e', '@%s' % path]
         cmd += list(args)
         return Run(subprocess.run(cmd, env=_env(tmp_path, env), capture_output=True, text=True, cwd=str(ROOT),
                                   timeout=600, check=False))

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet_whitelist role with real ansible-playbook runs against both simulators."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
+    KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, WC_KEY,
+)
+
+ROOT_PLAYBOOK = '../../../playbooks/fleet.yml'
+
+
+def inventory(tmp_path, hosts):
+    """hosts: name -> dict of host vars."""
+    data = {'all': {'vars': {'ansible_connection': 'local',
+                             'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
+                    'children': {'fleet': {'hosts': hosts}}}}
+    path = tmp_path / 'inventory.json'
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+@pytest.fixture
+def env(atlas, woodcore):
+    return {'MONGODB_ATLAS_BASE_URL': atlas.url, 'MONGODB_ATLAS_PUBLIC_API_KEY': PUBLIC,
+            'MONGODB_ATLAS_PRIVATE_API_KEY': PRIVATE, 'WOODCORE_BASE_URL': woodcore.url + '/api/v2'}
+
+
+def keys(tmp_path, woodcore_ip=None, **extra):
+    data = {
+        'fleet_whitelist_atlas_keys': [
+            {'name': 'main', 'org_id': ORG, 'api_key': KEY_ID, 'purge': True, 'keep': ['10.0.0.0/8']},
+            {'name': 'reporting', 'org_id': ORG, 'api_key': 'zyxwvuts'},
+        ],
+        'fleet_whitelist_woodcore_keys': [dict({'name': 'payments', 'api_key': WC_KEY},
+                                               **({'ip': woodcore_ip} if woodcore_ip else {}))],
+        'fleet_whitelist_woodcore_pending_state_path': str(tmp_path / 'pending.json'),
+    }
+    data.update(extra)
+    return data
+
+
+FLEET = {'app1': {'fleet_whitelist_address': '203.0.113.10'},
+         'app2': {'fleet_whitelist_address': '203.0.113.11'},
+         'app3': {'ansible_host': '203.0.113.12'}}
+
+
+def test_rollout_then_approve_then_nothing(tmp_path, atlas, woodcore, env, ansible_playbook):
+    inv = inventory(tmp_path, FLEET)
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'),
+                           env=env)
+    assert run.rc == 0, run.output[-3000:]
+    assert 'atlas    main                     added 203.0.113.10/32, 203.0.113.11/32, 203.0.113.12/32; ' \
+           'removed 192.0.2.10/32' in run.stdout
+    assert 'woodcore payments                 pending approval of 198.51.100.254 (OTP emailed)' in run.stdout
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '203.0.113.10/32', '203.0.113.11/32',
+                                                      '203.0.113.12/32']
+    assert '198.51.100.0/24' in atlas.access_list(ORG, KEY2_ID)  # no purge on that key
+    otp = woodcore.emails()[0]['otp']
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, env=env, extra_vars=keys(
+        tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_woodcore_otps={'payments': otp}))
+    assert run.rc == 0 and 'woodcore payments                 whitelisted 198.51.100.254' in run.stdout
+    writes = (len(atlas.writes()), len(woodcore.writes()))
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'),
+                           env=env)
+    assert run.rc == 0 and run.stdout.count('unchanged') == 3
+    assert (len(atlas.writes()), len(woodcore.writes())) == writes
+    assert len(woodcore.emails()) == 1
+
+
+@pytest.mark.parametrize('hostvars, words', [
+    ({'fleet_whitelist_address': '203.0.113.300'}, "host bad: invalid address '203.0.113.300'"),
+    ({'fleet_whitelist_address': 'db.example.com'}, 'host bad: invalid address'),
+    ({'ansible_host': 'bad.example.com'}, 'host bad has no allow-list address'),
+    ({}, 'host bad has no allow-list address'),
+])
+def test_bad_or_missing_address_names_the_host_and_sends_nothing(tmp_path, atlas, woodcore, env,
+                                                                 ansible_playbook, hostvars, words):
+    inv = inventory(tmp_path, dict(FLEET, bad=hostvars))
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'),
+                           env=env)
+    assert run.rc != 0 and words in run.stdout, run.output[-2000:]
+    assert atlas.log == [] and woodcore.log == []
+
+
+def test_woodcore_key_without_ip_needs_a_single_address(tmp_path, atlas, woodcore, env, ansible_playbook):
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), extra_vars=keys(tmp_path), env=env)
+    assert run.rc != 0 and 'Woodcore key payments takes exactly one IP, but the fleet has 3 addresses' in run.stdout
+    assert atlas.log == [] and woodcore.log == []
+    one = {'nat': {'fleet_whitelist_address': '198.51.100.254'}}
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, one), extra_vars=keys(tmp_path), env=env)
+    assert run.rc == 0 and woodcore.emails()[0]['ip'] == '198.51.100.254'
+
+
+def test_check_mode_and_diff_pass_through(tmp_path, atlas, woodcore, env, ansible_playbook):
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--check', '--diff',
+                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_no_log=False),
+                           env=env)
+    assert run.rc == 0, run.output[-3000:]
+    assert {e['method'] for e in atlas.log + woodcore.log} == {'GET'}
+    assert '+        "203.0.113.10/32",' in run.stdout and '--- before: atlas main' in run.stdout
+    assert woodcore.emails() == []
+
+
+def test_serial_batches_converge_the_whole_fleet_once(tmp_path, atlas, woodcore, env, ansible_playbook):
+    fleet = dict(('app%d' % i, {'fleet_whitelist_address': '203.0.113.%d' % i}) for i in range(1, 6))
+    run = ansible_playbook('fleet_serial.yml', '-i', inventory(tmp_path, fleet),
+                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'), env=env)
+    assert run.rc == 0, run.output[-3000:]
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24'] + ['203.0.113.%d/32' % i for i in range(1, 6)]
+    posts = [e for e in atlas.log if e['method'] == 'POST']
+    assert len(posts) == 2  # one per key, all in the first batch; batches 2 and 3 only read
+    assert run.stdout.count('unchanged') == 2 * 2  # both Atlas keys unchanged in batches 2 and 3
+    assert run.stdout.count('(OTP already requested)') == 2 and len(woodcore.emails()) == 1
+
+
+def test_one_failing_key_does_not_stop_the_others(tmp_path, atlas, woodcore, env, ansible_playbook):
+    extra = keys(tmp_path, woodcore_ip='198.51.100.254')
+    extra['fleet_whitelist_atlas_keys'].insert(0, {'name': 'ghost', 'org_id': ORG, 'api_key': 'ghostkey'})
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), extra_vars=extra, env=env)
+    assert run.rc != 0
+    assert "atlas    ghost                    FAILED: no API key with public key 'ghostkey'" in run.stdout
+    assert '1 of 4 keys failed' in run.stdout
+    assert '203.0.113.10/32' in atlas.access_list(ORG, KEY_ID)
+
+
+def test_role_secrets_stay_out_of_vvvv(tmp_path, atlas, woodcore, env, ansible_playbook):
+    inv = inventory(tmp_path, FLEET)
+    runs = [ansible_playbook(ROOT_PLAYBOOK, '-i', inv, '-vvvv', '--diff', env=env,
+                             extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'))]
+    otp = woodcore.emails()[0]['otp']
+    for no_log in (True, False):
+        runs.append(ansible_playbook(ROOT_PLAYBOOK, '-i', inv, '-vvvv', '--diff', env=env, extra_vars=keys(
+            tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_no_log=no_log,
+            fleet_whitelist_woodcore_otps={'payments': otp})))
+    assert [r.rc for r in runs] == [0, 0, 0]
+    for run in runs:
+        for secret in (PRIVATE, WC_KEY, otp):
+            assert secret not in run.output

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Collection metadata: action groups, version, no requests import in modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import yaml
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import COLLECTION_VERSION
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MODULES = sorted(p.stem for p in (ROOT / 'plugins' / 'modules').glob('*.py') if p.stem != '__init__')
+
+
+def runtime():
+    return yaml.safe_load((ROOT / 'meta' / 'runtime.yml').read_text())
+
+
+def test_every_provider_module_is_in_its_action_group():
+    groups = runtime()['action_groups']
+    for name in MODULES:
+        provider = name.split('_', 1)[0]
+        if provider in ('atlas', 'woodcore'):
+            assert name in groups[provider], name
+    # fleet_converge takes prefixed options (atlas_public_key...), so no provider group fits it
+    assert all(name in MODULES for members in groups.values() for name in members)
+    assert 'fleet_converge' not in [m for members in groups.values() for m in members]
+
+
+def test_requires_ansible():
+    assert runtime()['requires_ansible'] == '>=2.18.0'
+
+
+def test_version_matches_galaxy():
+    assert yaml.safe_load((ROOT / 'galaxy.yml').read_text())['version'] == COLLECTION_VERSION
+
+
+def test_modules_never_import_requests_directly():
+    for name in MODULES:
+        tree = ast.parse((ROOT / 'plugins' / 'modules' / (name + '.py')).read_text())
+        imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        imported += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module]
+        assert not [m for m in imported if m.split('.')[0] in ('requests', 'urllib3', 'netaddr')], name
+
+
+def test_group_docs_match_runtime():
+    groups = runtime()['action_groups']
+    for group, members in groups.items():
+        for name in members:
+            text = (ROOT / 'plugins' / 'modules' / (name + '.py')).read_text()
+            assert 'attributes.%s_GROUP' % group.upper() in text, name
