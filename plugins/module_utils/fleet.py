@@ -39,7 +39,7 @@ def argument_spec():
         extra_entries=dict(type='list', elements='str', default=[]),
         merge=dict(type='bool', default=False),
         allow_any=dict(type='bool', default=False),
-        atlas_keys=dict(type='list', elements='dict', default=[], options=dict(
+        atlas_keys=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
             org_id=dict(type='str', required=True),
             api_key=dict(type='str', required=True, no_log=False),
             name=dict(type='str'),
@@ -48,7 +48,7 @@ def argument_spec():
             entries=dict(type='list', elements='str', default=[]),
             allow_empty=dict(type='bool', default=False),
         )),
-        woodcore_keys=dict(type='list', elements='dict', default=[], options=dict(
+        woodcore_keys=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
             name=dict(type='str', required=True),
             api_key=dict(type='str', required=True, no_log=True),
             ip=dict(type='str'),
@@ -221,12 +221,16 @@ def run(params, check_mode=False):
         pending=[r['name'] for r in woodcore_results if r.get('pending_approval')],
         summary=summary_lines(atlas_results, woodcore_results),
         requests=sum(c.request_count for c in clients),
-        diff=[dict(before_header='atlas %s' % r['name'], after_header='atlas %s' % r['name'], **r['diff'])
-              for r in atlas_results if r.get('diff') and r['changed']] +
-             [dict(before_header='woodcore %s' % r['name'], after_header='woodcore %s' % r['name'], **r['diff'])
-              for r in woodcore_results if r.get('diff') and r['changed']],
+        diff=_diffs('atlas', atlas_results) + _diffs('woodcore', woodcore_results),
         warnings=warnings,
     )
+
+
+def _diffs(provider, results):
+    """One before/after diff per changed key, headed with the key's name."""
+    label = '%s %%s' % provider
+    return [dict(before_header=label % r['name'], after_header=label % r['name'], **r['diff'])
+            for r in results if r.get('diff') and r['changed']]
 
 
 def _listing(entries, limit=4):

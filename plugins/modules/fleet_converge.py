@@ -197,9 +197,6 @@ options:
       - How many keys are worked on at the same time.
     type: int
     default: 8
-seealso:
-  - plugin: apiaccess.ipwhitelist.fleet_whitelist
-    plugin_type: role
 '''
 
 EXAMPLES = r'''

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -39,6 +40,7 @@ def main(argv=None):
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=0, help='0 picks a free port')
     parser.add_argument('--url-file', help='write the base URL here once listening')
+    parser.add_argument('--pid-file', help='write the process ID here once listening')
     parser.add_argument('--set', action='append', default=[], type=_setting, metavar='NAME=VALUE',
                         help='a named setting (value parsed as JSON when it can be)')
     parser.add_argument('--tls-cert', help='serve HTTPS with this PEM certificate (chain)')
@@ -46,6 +48,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sim = SIMULATORS[args.service](seed=load_seed_file(args.seed), **dict(args.set))
     url = sim.start(args.host, args.port, certfile=args.tls_cert, keyfile=args.tls_key)
+    if args.pid_file:
+        write_url_file(args.pid_file, str(os.getpid()))
     if args.url_file:
         write_url_file(args.url_file, url)
     print('%s simulator listening on %s' % (args.service, url), flush=True)
