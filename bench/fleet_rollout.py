@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fleet rollout wall time, side by side: the role vs a uri playbook vs the requests floor.
+
+    .venv/bin/python bench/fleet_rollout.py [--hosts 1000] [--atlas-keys 50] [--woodcore-keys 5] [--repeat 3]
+
+Each implementation converges the same fleet from the same seeded state (first run), then runs
+again (no-op). The simulators run in their own processes. Prints a table and writes
+bench/results/fleet_rollout.json. Figures are medians of --repeat runs (the uri playbook: --uri-repeat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ORG = '65b000000000000000000001'
+PUBLIC, PRIVATE = 'benchkey', 'bench-private-key-0000-000000000001'
+NAT_IP = '198.51.100.254'
+
+
+def key_id(i):
+    return '66b%021x' % i
+
+
+def seeds(n_atlas, n_woodcore):
+    keys = [{'id': key_id(0), 'publicKey': PUBLIC, 'privateKey': PRIVATE, 'access_list': ['127.0.0.1']}]
+    for i in range(1, n_atlas + 1):
+        keys.append({'id': key_id(i), 'publicKey': 'bk%06d' % i, 'privateKey': 'x' * 8,
+                     'access_list': ['192.0.2.%d' % j for j in range(1, 4)]})  # 3 stale entries each
+    woodcore = [{'key': 'wc_test_bench%022d' % i, 'name': 'wc%d' % i, 'ip': '192.0.2.200'}
+                for i in range(n_woodcore)]
+    return {'orgs': [{'id': ORG, 'api_keys': keys}]}, {'keys': woodcore}
+
+
+def addresses(n):
+    # RFC 2544 benchmarking range
+    return ['198.18.%d.%d' % (i // 250, i % 250 + 1) for i in range(n)]
+
+
+def control(url, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + '/__sim__/' + path, data=data, method='POST' if data else 'GET')
+    return json.loads(urllib.request.urlopen(request).read())
+
+
+def start(service, seed_file, work, *settings):
+    url_file = work / (service + '.url')
+    cmd = [sys.executable, '-m', 'tests.simulators', service, '--seed', str(seed_file), '--url-file', str(url_file)]
+    for setting in settings:
+        cmd += ['--set', setting]
+    proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for dummy in range(200):
+        if url_file.exists():
+            return proc, url_file.read_text().strip()
+        time.sleep(0.05)
+    raise RuntimeError('%s simulator did not start' % service)
+
+
+def authenticated_requests(url):
+    return len([e for e in control(url, 'log')['requests'] if e['status'] != 401])
+
+
+def approve_pending(wc_url, woodcore_keys):
+    """Approve every OTP in the outbox, as the key owners would, so the next run is a true no-op."""
+    by_name = dict((k['name'], k['api_key']) for k in woodcore_keys)
+    for email in control(wc_url, 'outbox')['emails']:
+        request = urllib.request.Request('%s/api/v2/gateway/apiKeys/ipwhitelist/approve/%s' % (wc_url, email['otp']),
+                                         data=b'', method='POST',
+                                         headers={'Authorization': 'Bearer ' + by_name[email['key_name']]})
+        urllib.request.urlopen(request).read()
+
+
+def timed(cmd, env):
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError('%s failed:\n%s' % (' '.join(cmd[:3]), (proc.stdout + proc.stderr)[-3000:]))
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--hosts', type=int, default=1000)
+    parser.add_argument('--atlas-keys', type=int, default=50)
+    parser.add_argument('--woodcore-keys', type=int, default=5)
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--uri-repeat', type=int, default=1)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix='apiaccess-bench-'))
+    atlas_seed, woodcore_seed = seeds(args.atlas_keys, args.woodcore_keys)
+    (work / 'atlas.json').write_text(json.dumps(atlas_seed))
+    (work / 'woodcore.json').write_text(json.dumps(woodcore_seed))
+    fleet = addresses(args.hosts)
+    inventory = {'all': {'vars': {'ansible_connection': 'local',
+                                  'ansible_python_interpreter': sys.executable},
+                         'children': {'fleet': {'hosts': {'h%04d' % i: {'fleet_whitelist_address': a}
+                                                          for i, a in enumerate(fleet)}}}}}
+    (work / 'inventory.json').write_text(json.dumps(inventory))
+    atlas_proc, atlas_url = start('atlas', work / 'atlas.json', work, 'rate_limit_capacity=0')
+    wc_proc, wc_url = start('woodcore', work / 'woodcore.json', work, 'rate_limit=1000000')
+    atlas_keys = [{'org_id': ORG, 'api_key': key_id(i), 'purge': True}
+                  for i in range(1, args.atlas_keys + 1)]
+    woodcore_keys = [{'name': k['name'], 'api_key': k['key'], 'ip': NAT_IP} for k in woodcore_seed['keys']]
+    ledger = work / 'pending.json'
+    role_vars = {'fleet_whitelist_atlas_keys': atlas_keys, 'fleet_whitelist_woodcore_keys': woodcore_keys,
+                 'fleet_whitelist_woodcore_pending_state_path': str(ledger)}
+    (work / 'role-vars.json').write_text(json.dumps(role_vars))
+    uri_vars = {'bench_atlas_url': atlas_url, 'bench_woodcore_url': wc_url + '/api/v2', 'bench_public_key': PUBLIC,
+                'bench_private_key': PRIVATE, 'bench_fleet_size': args.hosts,
+                'bench_atlas_keys': [{'org_id': ORG, 'api_key': k['api_key']} for k in atlas_keys],
+                'bench_woodcore_keys': woodcore_keys}
+    (work / 'uri-vars.json').write_text(json.dumps(uri_vars))
+    (work / 'floor.json').write_text(json.dumps({
+        'atlas_url': atlas_url, 'woodcore_url': wc_url + '/api/v2', 'public_key': PUBLIC, 'private_key': PRIVATE,
+        'addresses': fleet, 'atlas_keys': [{'org_id': ORG, 'api_key': k['api_key']}
+                                                           for k in atlas_keys],
+        'woodcore_keys': woodcore_keys}))
+    (work / 'localhost-play.yml').write_text(
+        "- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: apiaccess.ipwhitelist.fleet_whitelist\n"
+        "      vars:\n        fleet_whitelist_hosts: \"{{ groups['fleet'] }}\"\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'),
+               MONGODB_ATLAS_BASE_URL=atlas_url, MONGODB_ATLAS_PUBLIC_API_KEY=PUBLIC,
+               MONGODB_ATLAS_PRIVATE_API_KEY=PRIVATE, WOODCORE_BASE_URL=wc_url + '/api/v2',
+               ANSIBLE_DISPLAY_SKIPPED_HOSTS='false', ANSIBLE_LOCALHOST_WARNING='0')
+    playbook = [str(BIN / 'ansible-playbook'), '-i', str(work / 'inventory.json')]
+    implementations = {
+        'role (play over the fleet hosts)': (playbook + ['playbooks/fleet.yml', '-e', '@%s' % (work / 'role-vars.json')],
+                                             args.repeat),
+        'role (localhost play, fleet from the group)': (
+            playbook + [str(work / 'localhost-play.yml'), '-e', '@%s' % (work / 'role-vars.json')], args.repeat),
+        'ansible.builtin.uri playbook': (playbook + ['bench/uri_playbook.yml', '-e', '@%s' % (work / 'uri-vars.json')],
+                                         args.uri_repeat),
+        'python + requests (floor)': ([sys.executable, 'bench/floor.py', str(work / 'floor.json')], args.repeat),
+    }
+    results = {}
+    try:
+        for name, (cmd, repeat) in implementations.items():
+            firsts, noops = [], []
+            for dummy in range(repeat):
+                control(atlas_url, 'reset', atlas_seed)
+                control(wc_url, 'reset', woodcore_seed)
+                if ledger.exists():
+                    ledger.unlink()
+                firsts.append(timed(cmd, env))
+                first_requests = authenticated_requests(atlas_url) + authenticated_requests(wc_url)
+                approve_pending(wc_url, woodcore_keys)  # the key owners approve; not counted
+                before = authenticated_requests(atlas_url) + authenticated_requests(wc_url)
+                noops.append(timed(cmd, env))
+                noop_requests = authenticated_requests(atlas_url) + authenticated_requests(wc_url) - before
+            state = control(atlas_url, 'state')['orgs'][ORG]
+            assert all(len(state[key_id(i)]['access_list']) == args.hosts for i in range(1, args.atlas_keys + 1))
+            results[name] = {'first': statistics.median(firsts), 'noop': statistics.median(noops),
+                             'first_requests': first_requests, 'noop_requests': noop_requests, 'runs': repeat}
+            print('%-45s first %7.2fs (%d requests)   no-op %7.2fs (%d requests)' % (
+                name, results[name]['first'], first_requests, results[name]['noop'], noop_requests), flush=True)
+    finally:
+        atlas_proc.terminate()
+        wc_proc.terminate()
+    role = results['role (play over the fleet hosts)']
+    uri = results['ansible.builtin.uri playbook']
+    floor = results['python + requests (floor)']
+    ratios = {
+        'uri / role, first run': uri['first'] / role['first'], 'uri / role, no-op': uri['noop'] / role['noop'],
+        'role / floor, first run': role['first'] / floor['first'], 'role / floor, no-op': role['noop'] / floor['noop'],
+    }
+    machine = {'cpus': os.cpu_count(), 'python': platform.python_version(),
+               'ansible_core': subprocess.run([str(BIN / 'ansible'), '--version'], capture_output=True,
+                                              text=True).stdout.splitlines()[0],
+               'hosts': args.hosts, 'atlas_keys': args.atlas_keys, 'woodcore_keys': args.woodcore_keys}
+    for name, value in ratios.items():
+        print('%-30s %6.1fx' % (name, value))
+    out = ROOT / 'bench' / 'results'
+    out.mkdir(exist_ok=True)
+    (out / 'fleet_rollout.json').write_text(json.dumps({'machine': machine, 'results': results, 'ratios': ratios},
+                                                       indent=1))
+    print(json.dumps(machine))
+
+
+if __name__ == '__main__':
+    main()
