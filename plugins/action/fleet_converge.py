@@ -69,10 +69,24 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg='the Python library requests is required on the controller')
             return result
         try:
-            outcome = fleet.run(validation.validated_parameters, check_mode=bool(self._task.check_mode))
+            outcome = fleet.run(validation.validated_parameters, check_mode=bool(self._task.check_mode),
+                                diff=bool(self._task.diff))
         except (PlanError, ApiError, addresses.AddressError) as exc:
             outcome = dict(failed=True, converged=False, changed=False, msg=str(exc), requests=0)
         for warning in outcome.pop('warnings', []):
             display.warning(remove_values(warning, no_log_values))
-        result.update(remove_values(outcome, no_log_values))
+        result.update(_scrub(outcome, no_log_values))
         return result
+
+
+def _scrub(outcome, no_log_values):
+    """Mask no_log values in the free-text fields. Entries are canonical CIDRs this collection
+    formats itself and cannot hold a secret; scrubbing tens of thousands of them costs seconds."""
+    for field in ('msg', 'summary'):
+        if field in outcome:
+            outcome[field] = remove_values(outcome[field], no_log_values)
+    for key_result in outcome.get('atlas', []) + outcome.get('woodcore', []):
+        for field in ('msg', 'name'):
+            if field in key_result:
+                key_result[field] = remove_values(key_result[field], no_log_values)
+    return outcome

@@ -143,7 +143,7 @@ def parse_single_address(value, allow_ipv6=False):
 
 def canonical(net):
     """Canonical text of a network: ``1.2.3.4/32``, ``2001:db8::/32``."""
-    return str(net.cidr)
+    return str(net)
 
 
 def sort_key(net):
@@ -159,9 +159,13 @@ def is_host(net):
 
 
 def diff(current, wanted):
-    """Set difference with canonical identity. Returns (to_add, to_remove), both sorted."""
-    current = set(n.cidr for n in current)
-    wanted = set(n.cidr for n in wanted)
+    """Set difference with canonical identity. Returns (to_add, to_remove), both sorted.
+
+    Networks from parse_network are canonical already (network address, no host bits), so
+    they compare as the same entry however they were spelled.
+    """
+    current = set(current)
+    wanted = set(wanted)
     to_add = sorted(wanted - current, key=sort_key)
     to_remove = sorted(current - wanted, key=sort_key)
     return to_add, to_remove

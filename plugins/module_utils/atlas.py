@@ -12,6 +12,7 @@ read (every page) -> plan (to_add / to_remove on canonical networks) -> stop if 
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import quote
 
@@ -109,6 +110,12 @@ def classify_api_key(value):
                     'public key (8 lowercase letters or digits)' % (value,))
 
 
+@functools.lru_cache(maxsize=65536)
+def _server_network(text):
+    # Many keys share the same entries (a fleet rollout); parse each distinct string once.
+    return addresses.parse_network(text, allow_any=True)
+
+
 class Entry(object):
     """One access-list entry as the server has it: canonical network + the server's own rendering."""
 
@@ -116,8 +123,8 @@ class Entry(object):
         self.raw = raw
         text = raw.get('cidrBlock') or raw.get('ipAddress')
         try:
-            self.net = addresses.parse_network(text, allow_any=True)
-        except addresses.AddressError as exc:
+            self.net = _server_network(text)
+        except (addresses.AddressError, TypeError) as exc:
             raise ApiError('the Atlas API returned an access list entry this module cannot read: %s' % exc)
         # For hosts the bare IP is the known-good DELETE path segment [V]; else the CIDR.
         self.wire = raw['ipAddress'] if raw.get('ipAddress') and addresses.is_host(self.net) else text
@@ -228,17 +235,19 @@ def plan(current, wanted, state, purge, keep, allow_empty):
     return to_add, to_remove, after
 
 
-def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False):
+def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
+             with_diff=True):
     """Bring one key's access list to the wanted state. Returns the module result (without key ids)."""
     current = api.list_entries(key_id)
-    before = addresses.sorted_canonical(e.net for e in current)
     to_add, to_remove, after = plan(current, wanted, state, purge, keep, allow_empty)
     result = dict(
         changed=bool(to_add or to_remove),
         added=addresses.sorted_canonical(to_add), removed=addresses.sorted_canonical(to_remove),
         entries=addresses.sorted_canonical(after),
-        diff=dict(before={'entries': before}, after={'entries': addresses.sorted_canonical(after)}),
     )
+    if with_diff:
+        result['diff'] = dict(before={'entries': addresses.sorted_canonical(e.net for e in current)},
+                              after={'entries': result['entries']})
     if check_mode or not result['changed']:
         return result
     added, removed = [], []

@@ -158,8 +158,13 @@ class Plan(object):
             self.woodcore.append((key, kp))
 
 
-def run(params, check_mode=False):
-    """Converge every key. Returns the result; per-key failures are collected, not fatal to the others."""
+def run(params, check_mode=False, diff=False):
+    """Converge every key. Returns the result; per-key failures are collected, not fatal to the others.
+
+    Per-key results carry what changed and an entry count, not the whole list: with many keys and
+    large lists the full lists would dominate the run time (Ansible copies and registers results).
+    Before/after diffs are built only when ``diff`` is asked for.
+    """
     plan = Plan(params)
     atlas_clients = {}
     clients = []
@@ -179,8 +184,9 @@ def run(params, check_mode=False):
             api = atlas_api(kp)
             key_id = api.resolve_key(key['api_key'])
             result = atlas.converge(api, key_id, entries, purge=key['purge'], keep=keep,
-                                    allow_empty=key['allow_empty'], check_mode=check_mode)
-            result.update(name=label, org_id=kp['org_id'], api_key_id=key_id, failed=False)
+                                    allow_empty=key['allow_empty'], check_mode=check_mode, with_diff=diff)
+            result.update(name=label, org_id=kp['org_id'], api_key_id=key_id, failed=False,
+                          entry_count=len(result.pop('entries')))
             return result
         except (ApiError, PlanError) as exc:
             partial = getattr(exc, 'partial', None) or {}
@@ -249,7 +255,7 @@ def summary_lines(atlas_results, woodcore_results):
         elif r['changed']:
             state = 'added %s; removed %s' % (_listing(r['added']), _listing(r['removed']))
         else:
-            state = 'unchanged (%d entries)' % len(r['entries'])
+            state = 'unchanged (%d entries)' % r['entry_count']
         lines.append('atlas    %-24s %s' % (r['name'], state))
     for r in woodcore_results:
         if r['failed']:

@@ -222,7 +222,10 @@ entries:
   type: list
   elements: str
 atlas:
-  description: One result per Atlas key, shaped as the result of M(apiaccess.ipwhitelist.atlas_apikey_whitelist), plus C(name), C(org_id) and C(failed).
+  description:
+    - One result per Atlas key, shaped as the result of M(apiaccess.ipwhitelist.atlas_apikey_whitelist), plus C(name),
+      C(org_id) and C(failed).
+    - Instead of the whole list, C(entry_count) gives its size after the task; C(diff) is there in diff mode only.
   returned: always
   type: list
   elements: dict
@@ -263,7 +266,7 @@ def main():
     check_libraries(module)
 
     def work():
-        result = fleet.run(module.params, check_mode=module.check_mode)
+        result = fleet.run(module.params, check_mode=module.check_mode, diff=module._diff)
         for warning in result.pop('warnings'):
             module.warn(warning)
         if result.pop('failed'):

@@ -49,7 +49,7 @@ def test_second_run_reads_only(atlas, woodcore, tmp_path):
 
 
 def test_check_mode_reads_only(atlas, woodcore, tmp_path):
-    result = fleet.run(params(atlas, woodcore, tmp_path), check_mode=True)
+    result = fleet.run(params(atlas, woodcore, tmp_path), check_mode=True, diff=True)
     assert result['changed'] and {e['method'] for e in atlas.log} == {'GET'}
     assert [d['before_header'] for d in result['diff']] == ['atlas one', 'atlas two']
 
