@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright (c) apiaccess.ipwhitelist contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -130,8 +129,7 @@ def main():
     (work / 'uri-vars.json').write_text(json.dumps(uri_vars))
     (work / 'floor.json').write_text(json.dumps({
         'atlas_url': atlas_url, 'woodcore_url': wc_url + '/api/v2', 'public_key': PUBLIC, 'private_key': PRIVATE,
-        'addresses': fleet, 'atlas_keys': [{'org_id': ORG, 'api_key': k['api_key']}
-                                                           for k in atlas_keys],
+        'addresses': fleet, 'atlas_keys': [{'org_id': ORG, 'api_key': k['api_key']} for k in atlas_keys],
         'woodcore_keys': woodcore_keys}))
     (work / 'localhost-play.yml').write_text(
         "- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: apiaccess.ipwhitelist.fleet_whitelist\n"
@@ -184,8 +182,8 @@ def main():
         ratios.update({'uri / role, first run': uri['first'] / role['first'],
                        'uri / role, no-op': uri['noop'] / role['noop']})
     machine = {'cpus': os.cpu_count(), 'python': platform.python_version(),
-               'ansible_core': subprocess.run([str(BIN / 'ansible'), '--version'], capture_output=True,
-                                              text=True).stdout.splitlines()[0],
+               'ansible_core': subprocess.run([str(BIN / 'ansible'), '--version'], capture_output=True, text=True,
+                                              check=True).stdout.splitlines()[0],
                'hosts': args.hosts, 'atlas_keys': args.atlas_keys, 'woodcore_keys': args.woodcore_keys}
     for name, value in ratios.items():
         print('%-30s %6.1fx' % (name, value))

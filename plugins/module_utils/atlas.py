@@ -184,8 +184,9 @@ class AtlasApi(object):
                             headers={'Content-Type': self.media_type})
 
     def delete(self, key_id, entry):
-        # '/' encoded as %2F exactly once; requests leaves an already-encoded path alone.
-        segment = quote(entry.wire, safe='')
+        # '/' encoded as %2F exactly once (requests leaves an encoded path alone). Colons stay: the
+        # OpenAPI pattern of this path parameter admits IPv6 only with literal colons.
+        segment = quote(entry.wire, safe=':')
         self.client.request('DELETE', '%s/%s' % (self._list_path(key_id), segment), expected=(200, 204))
 
 

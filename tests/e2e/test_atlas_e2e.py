@@ -68,3 +68,38 @@ def test_adhoc_lost_post_and_429_storm(atlas, ansible_adhoc):
     assert run.result()['added'] == ['203.0.113.5/32', '203.0.113.6/32']
     assert [e['status'] for e in atlas.log if e['method'] == 'POST'] == [200]
     assert atlas.access_list(ORG, KEY_ID).count('203.0.113.5/32') == 1
+
+
+def test_adhoc_1234_entries_across_pages(atlas, ansible_adhoc):
+    atlas.update_settings({'rate_limit_capacity': 0})
+    current = ['10.200.%d.%d' % (i // 250, i % 250 + 1) for i in range(1234)]
+    atlas.reset({'orgs': [{'id': ORG, 'api_keys': [{'id': KEY_ID, 'publicKey': PUBLIC, 'privateKey': PRIVATE,
+                                                     'access_list': current}]}]})
+    module_args = dict(base_url=atlas.url, org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE,
+                       entries=current[2:] + ['192.0.2.1'], purge=True)
+    run = ansible_adhoc('atlas_apikey_whitelist', module_args)
+    assert run.rc == 0, run.output[-2000:]
+    assert run.result()['removed'] == ['10.200.0.1/32', '10.200.0.2/32'] and run.result()['requests'] == 6
+    methods = [e['method'] for e in atlas.log if e['status'] != 401]
+    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (3, 1, 2)
+
+
+def test_adhoc_legacy_whitelist_api(atlas, ansible_adhoc):
+    atlas.update_settings({'v1_base_path': '/api/public/v1.0'})
+    run = ansible_adhoc('atlas_apikey_whitelist', dict(
+        base_url=atlas.url, org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE,
+        api_version='v1_whitelist', api_path_prefix='/api/public/v1.0', entries=['203.0.113.5']))
+    assert run.rc == 0 and run.result()['added'] == ['203.0.113.5/32'], run.output[-2000:]
+    assert {e['path'].split('/apiKeys/')[0] for e in atlas.log} == {'/api/public/v1.0/orgs/%s' % ORG}
+
+
+def test_adhoc_caller_refusal_reports_what_was_done(atlas, ansible_adhoc):
+    atlas.update_settings({'caller_ip': '192.0.2.10'})
+    run = ansible_adhoc('atlas_apikey_whitelist', dict(
+        base_url=atlas.url, org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE,
+        entries=['203.0.113.5'], purge=True))
+    assert run.rc != 0
+    result = run.result()
+    assert 'could not remove 192.0.2.10/32' in result['msg'] and result['error_code'] == \
+        'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST'
+    assert result['added'] == ['203.0.113.5/32'] and result['removed'] == ['10.1.0.0/24']

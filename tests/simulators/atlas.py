@@ -186,6 +186,9 @@ class AtlasSimulator(Simulator):
         segments = request.raw_path.split('/')
         if request.raw_path == '/api/oauth/token' and request.method == 'POST':
             return self._token(request)
+        if request.raw_path == '/api/private/ipinfo' and request.method == 'GET':
+            # [R] undocumented endpoint the Atlas CLI uses to learn the caller's IP; no rate-limit headers
+            return Response(200, {'currentIpv4Address': str(self._caller_ip(request))})
         v1_base = self.settings['v1_base_path'].rstrip('/')
         if request.raw_path.startswith('/api/atlas/v2/'):
             v1, rest = False, segments[4:]
@@ -233,15 +236,22 @@ class AtlasSimulator(Simulator):
         if key_id is None:
             if len(rest) == 3 and request.method == 'GET':
                 return self._list_keys(request, org_id, keys, v1, headers)
+            if len(rest) == 3 and request.method == 'POST':
+                return self._create_key(request, org_id, keys, v1, headers)
             return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed',
                                headers=headers)
-        if len(rest) < 5 or rest[4] not in ('accessList', 'whitelist') or (rest[4] == 'whitelist' and not v1):
+        if (len(rest) < 5 and not (len(rest) == 4 and request.method == 'DELETE')) or \
+                (len(rest) >= 5 and (rest[4] not in ('accessList', 'whitelist') or (rest[4] == 'whitelist' and not v1))):
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found',
                                headers=headers)
         if key_id not in keys:
             return self._error(404, 'API_KEY_NOT_FOUND', 'API key %s not found in organization %s.'
                                % (key_id, org_id), 'Not Found', [key_id, org_id], headers=headers)
         key = keys[key_id]
+        if len(rest) == 4 and request.method == 'DELETE':
+            del self.keys_by_public[key['publicKey']]
+            del keys[key_id]
+            return self._ok(204, None, v1, headers)
         base = '/'.join(segments[:segments.index(rest[4]) + 1])
         if len(rest) == 5:
             if request.method == 'GET':
@@ -371,14 +381,34 @@ class AtlasSimulator(Simulator):
         all_keys = list(keys.values())
         chunk = all_keys[(page - 1) * items:page * items]
         base = self.url + request.raw_path
-        results = [{'desc': k['desc'], 'id': k['id'],
-                    'links': [{'href': '%s/%s' % (base, k['id']), 'rel': 'self'}],
-                    'privateKey': '********-****-****-' + k['privateKey'][-12:] if k['privateKey'] else '',
-                    'publicKey': k['publicKey'],
-                    'roles': [{'orgId': org_id, 'roleName': r} for r in k['roles']]} for k in chunk]
+        results = [self._key_view(org_id, k, base) for k in chunk]
         body = {'links': [{'href': '%s?pageNum=%d&itemsPerPage=%d' % (base, page, items), 'rel': 'self'}],
                 'results': results, 'totalCount': len(all_keys)}
         return self._ok(200, body, v1, headers)
+
+    def _key_view(self, org_id, key, base, private_key=None):
+        return {'desc': key['desc'], 'id': key['id'],
+                'links': [{'href': '%s/%s' % (base, key['id']), 'rel': 'self'}],
+                'privateKey': private_key or ('********-****-****-' + key['privateKey'][-12:] if key['privateKey'] else ''),
+                'publicKey': key['publicKey'],
+                'roles': [{'orgId': org_id, 'roleName': r} for r in key['roles']]}
+
+    def _create_key(self, request, org_id, keys, v1, headers):
+        """[R] POST /orgs/{orgId}/apiKeys {desc, roles}: the private key is shown once, in this answer."""
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not body.get('desc') or not body.get('roles'):
+            return self._error(400, 'INVALID_ATTRIBUTE', 'desc and roles are required.', 'Bad Request', headers=headers)
+        key_id = secrets.token_hex(12)
+        public = ''.join(secrets.choice('abcdefghijklmnopqrstuvwxyz') for dummy in range(8))
+        private = '%s-%s-%s-%s-%s' % tuple(secrets.token_hex(n) for n in (4, 2, 2, 2, 6))
+        record = dict(id=key_id, publicKey=public, privateKey=private, desc=body['desc'], roles=list(body['roles']),
+                      org=org_id, access_list=OrderedDict())
+        keys[key_id] = record
+        self.keys_by_public[public] = record
+        return self._ok(200, self._key_view(org_id, record, self.url + request.raw_path, private), v1, headers)
 
     def _parse_entry_value(self, value):
         try:

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixtures for the fidelity tests: the simulators, and a recorder of every HTTP exchange."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import atlas_seed, woodcore_seed
+
+
+@pytest.fixture
+def atlas():
+    sim = AtlasSimulator(seed=atlas_seed())
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def woodcore():
+    sim = WoodcoreSimulator(seed=woodcore_seed())
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def exchanges(monkeypatch):
+    """Every (PreparedRequest, Response) that requests sends in this test, in order."""
+    seen = []
+    original = requests.Session.send
+
+    def send(self, request, **kwargs):
+        response = original(self, request, **kwargs)
+        seen.append((request, response))
+        return response
+
+    monkeypatch.setattr(requests.Session, 'send', send)
+    return seen
