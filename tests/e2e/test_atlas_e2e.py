@@ -73,8 +73,8 @@ def test_adhoc_lost_post_and_429_storm(atlas, ansible_adhoc):
 def test_adhoc_1234_entries_across_pages(atlas, ansible_adhoc):
     atlas.update_settings({'rate_limit_capacity': 0})
     current = ['10.200.%d.%d' % (i // 250, i % 250 + 1) for i in range(1234)]
-    atlas.reset({'orgs': [{'id': ORG, 'api_keys': [{'id': KEY_ID, 'publicKey': PUBLIC, 'privateKey': PRIVATE,
-                                                     'access_list': current}]}]})
+    key = {'id': KEY_ID, 'publicKey': PUBLIC, 'privateKey': PRIVATE, 'access_list': current}
+    atlas.reset({'orgs': [{'id': ORG, 'api_keys': [key]}]})
     module_args = dict(base_url=atlas.url, org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE,
                        entries=current[2:] + ['192.0.2.1'], purge=True)
     run = ansible_adhoc('atlas_apikey_whitelist', module_args)

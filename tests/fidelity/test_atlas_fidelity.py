@@ -65,8 +65,9 @@ def test_vendored_specs_are_current():
 
 def test_every_recorded_exchange_replays_with_the_same_status_type_and_shape():
     org = 'a0123456789abcdef012345a'
-    seed = {'orgs': [{'id': org, 'api_keys': [{'id': '5f5f5f5f5f5f5f5f5f5f5f5f', 'publicKey': 'operator',
-                                                'privateKey': 'operator-private', 'roles': ['ORG_OWNER']}]}]}
+    operator = {'id': '5f5f5f5f5f5f5f5f5f5f5f5f', 'publicKey': 'operator', 'privateKey': 'operator-private',
+                'roles': ['ORG_OWNER']}
+    seed = {'orgs': [{'id': org, 'api_keys': [operator]}]}
     with AtlasSimulator(seed=seed, caller_ip='52.190.182.226') as sim:
         session = requests.Session()
         session.auth = HTTPDigestAuth('operator', 'operator-private')
@@ -97,8 +98,8 @@ def test_recorded_entry_rendering_is_reproduced_exactly():
     # The recorded list response, value for value, except the timestamps and host.
     recorded = next(e for e in RECORDED['exchanges'] if e['seq'] == 3)['response_body']
     org, key = 'a0123456789abcdef012345a', '6a793f5d2c88faeba59ba528'
-    seed = {'orgs': [{'id': org, 'api_keys': [{'id': key, 'publicKey': 'mcpvrzod', 'privateKey': 'p',
-                                                'access_list': ['192.168.0.229']}]}]}
+    recorded_key = {'id': key, 'publicKey': 'mcpvrzod', 'privateKey': 'p', 'access_list': ['192.168.0.229']}
+    seed = {'orgs': [{'id': org, 'api_keys': [recorded_key]}]}
     with AtlasSimulator(seed=seed) as sim:
         session = requests.Session()
         session.auth = HTTPDigestAuth('mcpvrzod', 'p')
@@ -165,8 +166,8 @@ def test_the_extract_rejects_what_the_module_must_not_send(atlas):
     openapi = openapi_for(atlas.url)
     bad = [
         requests.Request('POST', atlas.url + '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY_ID),
-                         json=[{'ipAddress': '2001:db8::1'}], headers={'Content-Type': MEDIA, 'Accept': MEDIA,
-                                                                      'Authorization': 'Digest x'}),
+                         json=[{'ipAddress': '2001:db8::1'}],
+                         headers={'Content-Type': MEDIA, 'Accept': MEDIA, 'Authorization': 'Digest x'}),
         requests.Request('GET', atlas.url + '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList?itemsPerPage=501'
                          % (ORG, KEY_ID), headers={'Accept': MEDIA, 'Authorization': 'Digest x'}),
         requests.Request('GET', atlas.url + '/api/atlas/v2/orgs/%s/apiKeys/NOTHEX/accessList' % ORG,
