@@ -281,7 +281,9 @@ class ApiClient(object):
         if headers:
             self.session.headers.update(headers)
         # A CA bundle path replaces the default trust store; validate_certs=false disables checks.
-        self.session.verify = (ca_path or True) if validate_certs else False
+        # Passed with every request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override Session.verify.
+        self.verify = (ca_path or True) if validate_certs else False
+        self.session.verify = self.verify
         if proxy:
             self.session.proxies = {'http': proxy, 'https': proxy}
             self.add_secret_from_url(proxy)
@@ -357,7 +359,7 @@ class ApiClient(object):
         if params:
             shown_path += '?' + '&'.join('%s=%s' % (k, v) for k, v in params.items())
         self._state.local.history = ()
-        kwargs = dict(params=params, json=json, data=data, headers=headers, timeout=self.timeout)
+        kwargs = dict(params=params, json=json, data=data, headers=headers, timeout=self.timeout, verify=self.verify)
         if auth is not None:
             kwargs['auth'] = auth
         try:
