@@ -207,8 +207,8 @@ def write_report(machine, results, ratios):
         '|---|---|---|---|---|---|',
     ]
     for name, r in results.items():
-        lines.append('| %s | %.2f s | %d | %.2f s | %d | %d |' % (name, r['first'], r['first_requests'], r['noop'],
-                                                                r['noop_requests'], r['runs']))
+        row = (name, r['first'], r['first_requests'], r['noop'], r['noop_requests'], r['runs'])
+        lines.append('| %s | %.2f s | %d | %.2f s | %d | %d |' % row)
     lines += ['', '| ratio | value | goal |', '|---|---|---|']
     goals = {'uri / role, first run': '>= 10x', 'uri / role, no-op': '>= 10x',
              'role / floor, first run': '<= 3x', 'role / floor, no-op': '<= 3x'}
