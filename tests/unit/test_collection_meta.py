@@ -54,3 +54,13 @@ def test_group_docs_match_runtime():
         for name in members:
             text = (ROOT / 'plugins' / 'modules' / (name + '.py')).read_text()
             assert 'attributes.%s_GROUP' % group.upper() in text, name
+
+
+def test_first_release_lists_every_module_and_role():
+    release = yaml.safe_load((ROOT / 'changelogs' / 'changelog.yaml').read_text())['releases'][COLLECTION_VERSION]
+    assert sorted(m['name'] for m in release['modules']) == MODULES
+    roles = sorted(p.name for p in (ROOT / 'roles').iterdir() if p.is_dir())
+    assert sorted(r['name'] for r in release['objects']['role']) == roles
+    rendered = (ROOT / 'CHANGELOG.rst').read_text()
+    for name in MODULES + roles:
+        assert '- apiaccess.ipwhitelist.%s - ' % name in rendered
