@@ -31,7 +31,8 @@ options:
   private_key:
     description:
       - Private part of the organization API key, the HTTP digest password.
-      - If not set, E(MONGODB_ATLAS_PRIVATE_API_KEY) is used, then the older E(MONGODB_ATLAS_PRIVATE_KEY).
+      - If not set, E(MONGODB_ATLAS_PRIVATE_API_KEY) is used, then the older E(MONGODB_ATLAS_PRIVATE_KEY), then
+        the contents of the file named by E(MONGODB_ATLAS_PRIVATE_API_KEY_FILE) (as the AWX credential injects it).
     type: str
   client_id:
     description:
@@ -43,7 +44,8 @@ options:
   client_secret:
     description:
       - Service account client secret.
-      - If not set, E(MONGODB_ATLAS_CLIENT_SECRET) is used.
+      - If not set, E(MONGODB_ATLAS_CLIENT_SECRET) is used, then the contents of the file named by
+        E(MONGODB_ATLAS_CLIENT_SECRET_FILE).
     type: str
   api_version:
     description:

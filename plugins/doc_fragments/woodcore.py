@@ -15,7 +15,8 @@ options:
     description:
       - "The Woodcore API key, sent as C(Authorization: Bearer). Sandbox keys start with C(wc_test_),
         live keys with C(wc_live_)."
-      - If not set, the environment variable E(WOODCORE_API_KEY) is used.
+      - If not set, the environment variable E(WOODCORE_API_KEY) is used, then the contents of the file named by
+        E(WOODCORE_API_KEY_FILE) (as the AWX credential injects it).
     type: str
     required: true
   base_url:

@@ -20,7 +20,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, client_from_params, http_argument_spec, validate_http_params,
+    PlanError, client_from_params, http_argument_spec, secret_fallback, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     ApiError, ClientCredentialsAuth, digest_auth,
@@ -50,9 +50,9 @@ def atlas_argument_spec():
         public_key=dict(type='str', no_log=False,
                         fallback=(env_fallback, ['MONGODB_ATLAS_PUBLIC_API_KEY', 'MONGODB_ATLAS_PUBLIC_KEY'])),
         private_key=dict(type='str', no_log=True,
-                         fallback=(env_fallback, ['MONGODB_ATLAS_PRIVATE_API_KEY', 'MONGODB_ATLAS_PRIVATE_KEY'])),
+                         fallback=(secret_fallback, ['MONGODB_ATLAS_PRIVATE_API_KEY', 'MONGODB_ATLAS_PRIVATE_KEY'])),
         client_id=dict(type='str', fallback=(env_fallback, ['MONGODB_ATLAS_CLIENT_ID'])),
-        client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['MONGODB_ATLAS_CLIENT_SECRET'])),
+        client_secret=dict(type='str', no_log=True, fallback=(secret_fallback, ['MONGODB_ATLAS_CLIENT_SECRET'])),
         api_version=dict(type='str', default='v2', choices=sorted(API_VERSIONS)),
         api_path_prefix=dict(type='str'),
         org_id=dict(type='str', required=True),
@@ -88,7 +88,8 @@ def validate_connection(params):
                         '(service account), not both; check the MONGODB_ATLAS_* environment variables too')
     if not digest and not oauth:
         raise PlanError('no Atlas credentials: set public_key and private_key, or client_id and client_secret '
-                        '(or their MONGODB_ATLAS_* environment variables)')
+                        '(or their MONGODB_ATLAS_* environment variables; secrets also from a readable file named '
+                        'by MONGODB_ATLAS_PRIVATE_API_KEY_FILE or MONGODB_ATLAS_CLIENT_SECRET_FILE)')
     for first, second in (('public_key', 'private_key'), ('client_id', 'client_secret')):
         if bool(params.get(first)) != bool(params.get(second)):
             missing = second if params.get(first) else first

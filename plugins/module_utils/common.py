@@ -8,7 +8,10 @@ place where errors become ``fail_json``."""
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import missing_required_lib
+import os
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.addresses import (
     AddressError, HAS_NETADDR, NETADDR_IMPORT_ERROR,
@@ -20,6 +23,26 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client 
 
 class PlanError(Exception):
     """A request that is refused before anything is sent (bad input, unsafe plan)."""
+
+
+def secret_fallback(*names):
+    """Argspec fallback for secrets: Ansible's env_fallback, then ``<NAME>_FILE``, a variable that
+    names a file holding the secret. AWX file injectors and container secrets hand secrets over
+    that way, so the value never sits in an environment that job runners dump to disk."""
+    try:
+        return env_fallback(*names)
+    except AnsibleFallbackNotFound:
+        pass
+    for name in names:
+        path = os.environ.get(name + '_FILE')
+        if path:
+            try:
+                with open(path, 'r') as handle:
+                    return handle.read().strip()
+            except (IOError, OSError):
+                # treated as unset: the missing-credential error that follows names the options
+                continue
+    raise AnsibleFallbackNotFound
 
 
 def http_argument_spec():

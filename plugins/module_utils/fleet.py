@@ -19,7 +19,9 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import PlanError, http_argument_spec
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
+    PlanError, http_argument_spec, secret_fallback,
+)
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError
 
 
@@ -50,13 +52,14 @@ def argument_spec():
         )),
         woodcore_keys=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
             name=dict(type='str', required=True),
-            api_key=dict(type='str', required=True, no_log=True),
+            api_key=dict(type='str', no_log=True),
             ip=dict(type='str'),
             base_url=dict(type='str'),
             profile_ip_field=dict(type='str'),
             profile_pending_field=dict(type='str'),
         )),
         woodcore_base_url=dict(type='str', fallback=(env_fallback, ['WOODCORE_BASE_URL'])),
+        woodcore_api_key=dict(type='str', no_log=True, fallback=(secret_fallback, ['WOODCORE_API_KEY'])),
         woodcore_otps=dict(type='dict', default={}, no_log=True),
         woodcore_request_otp=dict(type='bool', default=True),
         woodcore_resend_after=dict(type='int', default=900),
@@ -106,7 +109,8 @@ def _atlas_params(params, key):
 
 def _woodcore_params(params, key, ip):
     return dict(
-        api_key=key['api_key'], base_url=key.get('base_url') or params['woodcore_base_url'], ip=ip, state='present',
+        api_key=key.get('api_key') or params['woodcore_api_key'],
+        base_url=key.get('base_url') or params['woodcore_base_url'], ip=ip, state='present',
         otp=(params['woodcore_otps'] or {}).get(key['name']), request_otp=params['woodcore_request_otp'],
         resend_after=params['woodcore_resend_after'], profile_ip_field=key.get('profile_ip_field'),
         profile_pending_field=key.get('profile_pending_field'), timeout=params['timeout'],
@@ -139,6 +143,9 @@ class Plan(object):
         self.woodcore = []
         hosts = [n for n in self.networks if addresses.is_host(n)]
         for key in params['woodcore_keys']:
+            if not (key.get('api_key') or params['woodcore_api_key']):
+                raise FleetError('Woodcore key %s has no api_key, and there is no woodcore_api_key (or '
+                                 'WOODCORE_API_KEY / WOODCORE_API_KEY_FILE) to fall back on' % key['name'])
             ip = key.get('ip')
             if not ip:
                 if len(self.networks) != 1 or len(hosts) != 1:

@@ -24,7 +24,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, client_from_params, http_argument_spec, validate_http_params,
+    PlanError, client_from_params, http_argument_spec, secret_fallback, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError, BearerAuth
 
@@ -41,7 +41,7 @@ DEFAULT_LEDGER = '~/.cache/apiaccess.ipwhitelist/woodcore-pending.json'
 def woodcore_argument_spec():
     spec = http_argument_spec()
     spec.update(
-        api_key=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['WOODCORE_API_KEY'])),
+        api_key=dict(type='str', required=True, no_log=True, fallback=(secret_fallback, ['WOODCORE_API_KEY'])),
         base_url=dict(type='str', fallback=(env_fallback, ['WOODCORE_BASE_URL'])),
         profile_ip_field=dict(type='str'),
         profile_pending_field=dict(type='str'),

@@ -124,7 +124,7 @@ options:
   atlas_private_key:
     description:
       - Atlas API key (private part). If not set, E(MONGODB_ATLAS_PRIVATE_API_KEY) or
-        E(MONGODB_ATLAS_PRIVATE_KEY) is used.
+        E(MONGODB_ATLAS_PRIVATE_KEY) is used, then the file named by E(MONGODB_ATLAS_PRIVATE_API_KEY_FILE).
     type: str
   atlas_client_id:
     description:
@@ -132,7 +132,8 @@ options:
     type: str
   atlas_client_secret:
     description:
-      - Atlas service account secret. If not set, E(MONGODB_ATLAS_CLIENT_SECRET) is used.
+      - Atlas service account secret. If not set, E(MONGODB_ATLAS_CLIENT_SECRET) is used, then the file named by
+        E(MONGODB_ATLAS_CLIENT_SECRET_FILE).
     type: str
   api_version:
     description: Atlas API form, as in M(apiaccess.ipwhitelist.atlas_apikey_whitelist).
@@ -155,9 +156,10 @@ options:
         type: str
         required: true
       api_key:
-        description: The key itself.
+        description:
+          - The key itself. When not set, O(woodcore_api_key) is used; a key with neither fails before any
+            request, naming the key.
         type: str
-        required: true
       ip:
         description: The IP this key whitelists.
         type: str
@@ -174,6 +176,12 @@ options:
     description:
       - Gateway URL for every Woodcore key without its own C(base_url). If not set, E(WOODCORE_BASE_URL) is
         used; otherwise each key's URL follows its prefix, as in M(apiaccess.ipwhitelist.woodcore_ipwhitelist).
+    type: str
+  woodcore_api_key:
+    description:
+      - The Woodcore API key used for every entry of O(woodcore_keys) without its own C(api_key), for
+        example the one key an AWX Woodcore credential injects.
+      - If not set, E(WOODCORE_API_KEY) is used, then the file named by E(WOODCORE_API_KEY_FILE).
     type: str
   woodcore_otps:
     description:

@@ -67,6 +67,17 @@ def test_woodcore_key_takes_the_single_fleet_address(atlas, woodcore, tmp_path):
     assert result['pending'] == ['pay'] and woodcore.emails()[0]['ip'] == '198.51.100.254'
 
 
+def test_woodcore_keys_without_api_key_use_the_fleet_default(atlas, woodcore, tmp_path, monkeypatch):
+    secret = tmp_path / 'woodcore_key'
+    secret.write_text(WC_KEY)
+    monkeypatch.setenv('WOODCORE_API_KEY_FILE', str(secret))  # as the AWX Woodcore credential injects it
+    validated = params(atlas, woodcore, tmp_path, fleet={'nat': '198.51.100.254'}, atlas_keys=[],
+                       woodcore_keys=[{'name': 'pay'}])
+    assert validated['woodcore_api_key'] == WC_KEY
+    result = fleet.run(validated)
+    assert result['pending'] == ['pay'] and woodcore.emails()[0]['ip'] == '198.51.100.254'
+
+
 @pytest.mark.parametrize('change, words', [
     (dict(fleet={'a': '203.0.113.10', 'web7': '203.0.113.1/24'}), "host web7: invalid address '203.0.113.1/24'"),
     (dict(fleet={'a': '203.0.113.10', 'db3': None}), 'host db3 has no allow-list address'),
@@ -79,6 +90,7 @@ def test_woodcore_key_takes_the_single_fleet_address(atlas, woodcore, tmp_path):
     (dict(woodcore_keys=[{'name': 'pay', 'api_key': WC_KEY, 'ip': '203.0.113.10'}],
           woodcore_otps={'pay': 'bad otp!'}), 'the OTP given for Woodcore key pay'),
     (dict(concurrency=0), 'concurrency must be 1 or more'),
+    (dict(woodcore_keys=[{'name': 'pay', 'ip': '203.0.113.10'}]), 'Woodcore key pay has no api_key'),
 ])
 def test_refused_before_any_request(atlas, woodcore, tmp_path, change, words):
     with pytest.raises(fleet.FleetError) as exc:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import json
+
 import pytest
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import http_client
@@ -193,6 +195,29 @@ def test_credentials_from_environment(capsys, atlas, monkeypatch):
     monkeypatch.setenv('MONGODB_ATLAS_BASE_URL', atlas.url)
     failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10']))
     assert not failed and not result['changed']
+
+
+def test_private_key_from_a_file_named_by_the_environment(capsys, atlas, monkeypatch, tmp_path):
+    # how the AWX credential hands the secret over: a file, so no job environment dump holds it
+    secret = tmp_path / 'private_key'
+    secret.write_text(PRIVATE + '\n')
+    monkeypatch.setenv('MONGODB_ATLAS_PUBLIC_API_KEY', PUBLIC)
+    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY_FILE', str(secret))
+    monkeypatch.setenv('MONGODB_ATLAS_BASE_URL', atlas.url)
+    failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10']))
+    assert not failed and not result['changed'] and PRIVATE not in json.dumps(result)
+
+
+def test_unreadable_key_file_counts_as_unset(capsys, atlas, monkeypatch, tmp_path):
+    monkeypatch.setenv('MONGODB_ATLAS_PUBLIC_API_KEY', PUBLIC)
+    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY_FILE', str(tmp_path / 'missing'))
+    monkeypatch.setenv('MONGODB_ATLAS_BASE_URL', atlas.url)
+    failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10']))
+    assert failed and 'private_key is required together with public_key' in result['msg']
+    assert atlas.log == []
+    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY', PRIVATE)
+    failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10']))
+    assert not failed
 
 
 def test_429_storm_is_ridden_out(capsys, atlas, monkeypatch):
