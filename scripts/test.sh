@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every check. The README's test command; CI runs exactly this.
-#   lint (ansible-lint production, antsibull-docs, changelog) -> ansible-test sanity + units
+#   lint (ansible-lint production, antsibull-docs, changelog, galaxy-importer) -> ansible-test sanity + units
 #   -> molecule -> pytest. With both Python >= 3.12 and 3.11 present, sanity, units and pytest
 #   run on both (ansible-core 2.21 and 2.19). pytest on the primary interpreter runs last.
 set -euo pipefail
@@ -36,6 +36,8 @@ step "antsibull-docs lint"
 antsibull-docs lint-collection-docs --plugin-docs .
 step "changelog lint"
 antsibull-changelog lint
+step "galaxy-importer (built tarball)"
+scripts/galaxy-importer.sh
 
 for venv in "${VENVS[@]}"; do
   use_venv "$venv"
