@@ -67,13 +67,15 @@ class Fault(object):
 
     kind: ``status`` (answer ``status`` with ``headers``/``body`` without acting),
     ``reset_before`` (drop the connection without acting), ``reset_after`` (act, then drop
-    the connection: the response is lost), ``latency`` (sleep ``seconds`` then act normally).
+    the connection: the response is lost), ``latency`` (sleep ``seconds`` then act normally),
+    ``slow_response`` (act at once, then sleep ``seconds`` before answering: what was read or
+    written is fixed before the wait, so concurrent clients really interleave).
     A ``status`` fault's JSON body may contain ``{bearer}``, replaced by the request's own token.
     It applies to requests whose method and path match (``method`` exact, ``path`` regex
     searched in the raw path), after ``skip`` matching requests, ``times`` times.
     """
 
-    KINDS = ('status', 'reset_before', 'reset_after', 'latency')
+    KINDS = ('status', 'reset_before', 'reset_after', 'latency', 'slow_response')
 
     def __init__(self, kind, method=None, path=None, times=1, skip=0, status=503, headers=None, body=None,
                  seconds=0.0):
@@ -249,6 +251,8 @@ class Simulator(object):
         self._record(request, response.status)
         if fault is not None and fault.kind == 'reset_after':
             return None, True
+        if fault is not None and fault.kind == 'slow_response':
+            time.sleep(fault.seconds)
         return response, False
 
     def fault_body(self, status):
