@@ -240,7 +240,11 @@ def plan(current, wanted, state, purge, keep, allow_empty):
 def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
              with_diff=True):
     """Bring one key's access list to the wanted state. Returns the module result (without key ids)."""
-    current = api.list_entries(key_id)
+    try:
+        current = api.list_entries(key_id)
+    except ApiError as exc:
+        exc.args = ('%s (nothing was changed: the list could not be read)' % exc.message,)
+        raise
     to_add, to_remove, after = plan(current, wanted, state, purge, keep, allow_empty)
     result = dict(
         changed=bool(to_add or to_remove),

@@ -78,6 +78,9 @@ def validate_connection(params):
         # never echo the key itself
         raise PlanError('api_key does not look like a Woodcore API key: it must start with wc_test_ (sandbox) or '
                         'wc_live_ (live); its value is not shown')
+    # Only the prefix is documented; the rest must at least exist and hold no whitespace.
+    if not re.match(r'^\S+$', key[len('wc_test_'):]):
+        raise PlanError('api_key is only a key prefix, or contains whitespace; its value is not shown')
     if params.get('base_url') and not re.match(r'^https?://[^/\s]+(/[^\s]*)?$', params['base_url']):
         raise PlanError('base_url %r is not an http(s) URL' % params['base_url'])
 

@@ -341,3 +341,81 @@ def test_bad_input_fails_before_any_request(capsys, atlas, bad, message):
     failed, result = run_module(capsys, module.main, params)
     assert failed and message in result['msg'], result['msg']
     assert atlas.log == [] and result['requests'] == 0
+
+
+# Malformed entries, IPv6 edge forms and too-wide ranges: each refused naming the value, 0 requests.
+BAD_ENTRIES = ['2001:db8::1/129', '2001:db8::1::2', 'fe80::1%eth0', '::ffff:1.2.3.4', '2001:db8::/32x',
+               '1.2.3.4/33', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.-1', ' 1.2.3.4', '1.2.3.4/ 24',
+               '0x7f.0.0.1', '127.1', '2001:db8::1/64', '10.0.0.0/7', '1.2.3.4/-1', '::1:2:3:4:5:6:7:8',
+               '[2001:db8::1]', '2001:DB8::G', '192.168.001.1', '10.0.0.0/8;10.1.0.0/16']
+
+
+@pytest.mark.parametrize('entry', BAD_ENTRIES)
+def test_bad_entry_is_named_and_nothing_is_sent(capsys, atlas, entry):
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10', entry]))
+    assert failed and repr(entry) in result['msg'], result['msg']
+    assert atlas.log == [] and result['requests'] == 0
+
+
+# Fault matrix for a purge run that must GET, POST one entry and DELETE one: every fault either
+# converges to exactly the wanted list (nothing lost, nothing duplicated) or fails saying what was done.
+WANTED = ['10.1.0.0/24', '203.0.113.5/32']
+
+
+@pytest.mark.parametrize('status', [502, 503, 504])
+@pytest.mark.parametrize('method', ['GET', 'POST', 'DELETE'])
+def test_gateway_error_bursts_are_retried_to_the_right_list(capsys, atlas, monkeypatch, status, method):
+    slept = []
+    monkeypatch.setattr(http_client.time, 'sleep', slept.append)
+    atlas.add_fault('status', status=status, method=method, path='/accessList', times=2)
+    failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True))
+    assert not failed, result['msg']
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == WANTED
+    assert 1 <= len(slept) <= 2 and all(0 <= s <= 60 for s in slept)  # bounded waits (urllib3: no wait before the first retry)
+    assert [m for m, _ in calls(atlas)].count(method) == {'GET': 1, 'POST': 1, 'DELETE': 1}[method] + 2
+
+
+@pytest.mark.parametrize('method, done', [
+    ('POST', 'already done: added nothing; removed nothing'),
+    ('DELETE', 'already done: added 203.0.113.5/32; removed nothing'),
+])
+def test_a_500_is_not_retried_and_the_message_says_what_was_done(capsys, atlas, monkeypatch, method, done):
+    monkeypatch.setattr(http_client.time, 'sleep', lambda s: None)
+    atlas.add_fault('status', status=500, method=method, path='/accessList', times=5)
+    failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True))
+    assert failed and 'HTTP 500' in result['msg'] and done in result['msg'], result['msg']
+    assert [m for m, _ in calls(atlas)].count(method) == 1
+
+
+def test_reset_before_a_post_is_not_blindly_retried_and_a_rerun_converges(capsys, atlas):
+    atlas.add_fault('reset_before', method='POST', path='/accessList')
+    failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True))
+    assert atlas.access_list(ORG, KEY_ID) in (['192.0.2.10/32', '10.1.0.0/24'], WANTED,
+                                              ['192.0.2.10/32', '10.1.0.0/24', '203.0.113.5/32'])
+    if failed:
+        assert 'POST' in result['msg']
+    failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True))
+    assert not failed and sorted(atlas.access_list(ORG, KEY_ID)) == WANTED
+
+
+def test_reset_after_a_delete_was_applied_converges(capsys, atlas):
+    atlas.add_fault('reset_after', method='DELETE', path='/accessList')
+    failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True))
+    assert not failed, result['msg']
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == WANTED
+
+
+def test_slow_server_within_the_timeout_converges(capsys, atlas):
+    atlas.add_fault('latency', method='GET', path='/accessList', times=2, seconds=0.5)
+    failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True, timeout=5))
+    assert not failed and sorted(atlas.access_list(ORG, KEY_ID)) == WANTED
+
+
+def test_read_timeouts_beyond_the_retries_fail_before_any_write(capsys, atlas):
+    # (no patched sleep here: the simulator's latency uses time.sleep too)
+    atlas.add_fault('latency', method='GET', path='/accessList', times=10, seconds=0.6)
+    failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True, timeout=0.2,
+                                                          retries=2))
+    assert failed and 'gave up after 3 tries' in result['msg'] and 'nothing was changed' in result['msg'], \
+        result['msg']
+    assert writes(atlas) == [] and atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '10.1.0.0/24']

@@ -296,6 +296,16 @@ BAD_INPUTS = [
     (dict(api_key='sk_live_abcdef0123456789'), 'must start with wc_test_ (sandbox) or wc_live_'),
     (dict(base_url='spark.test.woodcore.co'), "base_url 'spark.test.woodcore.co' is not an http(s) URL"),
     (dict(resend_after=-5), 'resend_after must be 0 or more'),
+    (dict(ip='256.1.1.1'), "'256.1.1.1'"),
+    (dict(ip='203.0.113'), "'203.0.113'"),
+    (dict(ip='::ffff:203.0.113.7'), "'::ffff:203.0.113.7'"),
+    (dict(ip='fe80::1%eth0'), "'fe80::1%eth0'"),
+    (dict(ip='0xcb.0.113.7'), "'0xcb.0.113.7'"),
+    (dict(ip=' 203.0.113.7'), "' 203.0.113.7'"),
+    (dict(otp='abc 123'), 'otp must be 4 to 64 letters or digits'),
+    (dict(otp='x' * 65), 'otp must be 4 to 64 letters or digits'),
+    (dict(api_key='wc_test_'), 'api_key is only a key prefix'),
+    (dict(api_key='wc_live_abc def'), 'api_key is only a key prefix, or contains whitespace'),
 ]
 
 
