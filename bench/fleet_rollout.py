@@ -5,6 +5,7 @@
 """Fleet rollout wall time, side by side: the role vs a uri playbook vs the requests floor.
 
     .venv/bin/python bench/fleet_rollout.py [--hosts 1000] [--atlas-keys 50] [--woodcore-keys 5] [--repeat 3]
+    (bench/run.py runs this with the other benchmarks and writes docs/performance.md)
 
 Each implementation converges the same fleet from the same seeded state (first run), then runs
 again (no-op). The simulators run in their own processes. Prints a table and writes
@@ -93,15 +94,23 @@ def timed(cmd, env):
     return elapsed
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser):
     parser.add_argument('--hosts', type=int, default=1000)
     parser.add_argument('--atlas-keys', type=int, default=50)
     parser.add_argument('--woodcore-keys', type=int, default=5)
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--uri-repeat', type=int, default=1)
     parser.add_argument('--skip-uri', action='store_true', help='leave out the (slow) uri playbook')
-    args = parser.parse_args()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    run(parser.parse_args())
+
+
+def run(args):
+    """Measure; returns (machine, results, ratios) and writes bench/results/fleet_rollout.json."""
 
     work = Path(tempfile.mkdtemp(prefix='apiaccess-bench-'))
     atlas_seed, woodcore_seed = seeds(args.atlas_keys, args.woodcore_keys)
@@ -191,18 +200,14 @@ def main():
     out.mkdir(exist_ok=True)
     (out / 'fleet_rollout.json').write_text(json.dumps({'machine': machine, 'results': results, 'ratios': ratios},
                                                        indent=1))
-    write_report(machine, results, ratios)
-    print(json.dumps(machine))
+    return machine, results, ratios
 
 
-def write_report(machine, results, ratios):
-    """docs/performance.md, rewritten from this run's figures."""
+def section(machine, results, ratios):
+    """The fleet rollout part of docs/performance.md."""
     lines = [
-        '# Performance', '',
-        'Written by `bench/fleet_rollout.py` (do not edit by hand). Figures are wall-clock medians on this project\'s',
-        'machine, measured side by side in one run against the built-in simulators (each in its own process).', '',
         '## Fleet rollout: %(hosts)d hosts to %(atlas_keys)d Atlas keys and %(woodcore_keys)d Woodcore keys' % machine, '',
-        'Machine: %(cpus)d CPUs, Python %(python)s, %(ansible_core)s.' % machine, '',
+        'Wall-clock medians, measured side by side in one run; the simulators run in their own processes.', '',
         '| implementation | first run | requests | no-op rerun | requests | runs |',
         '|---|---|---|---|---|---|',
     ]
@@ -230,10 +235,9 @@ def write_report(machine, results, ratios):
         '  its arguments once itself).',
         '- The HTTP requests themselves: at the floor, `fleet_whitelist_concurrency` keys at a time. Against a real',
         '  service, network latency dominates and concurrency is what keeps the role near the floor.',
-        '', 'Re-run: `.venv/bin/python bench/fleet_rollout.py` (options: `--hosts`, `--atlas-keys`, `--woodcore-keys`,',
-        '`--repeat`, `--uri-repeat`, `--skip-uri`).', '',
+        '',
     ]
-    (ROOT / 'docs' / 'performance.md').write_text('\n'.join(lines))
+    return lines
 
 
 if __name__ == '__main__':

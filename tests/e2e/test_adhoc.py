@@ -27,8 +27,8 @@ def test_atlas_info_then_manage(atlas, ansible_adhoc):
     assert info.rc == 0, info.output
     keys = {k['id']: k for k in info.result()['api_keys']}
     assert [e['entry'] for e in keys[KEY_ID]['entries']] == ['10.1.0.0/24', '192.0.2.10/32']
-    run = adhoc(ansible_adhoc, 'atlas_apikey_whitelist', dict(org_id=ORG, api_key=KEY_ID, entries=['203.0.113.5'],
-                                                             purge=True, keep=['10.0.0.0/8']), '--diff', env=env)
+    module_args = dict(org_id=ORG, api_key=KEY_ID, entries=['203.0.113.5'], purge=True, keep=['10.0.0.0/8'])
+    run = adhoc(ansible_adhoc, 'atlas_apikey_whitelist', module_args, '--diff', env=env)
     assert run.rc == 0 and run.result()['removed'] == ['192.0.2.10/32'], run.output
     assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '203.0.113.5/32']
 

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every benchmark in one run: request counts, fleet rollout wall time, module scaling.
+
+    .venv/bin/python bench/run.py [--skip-uri] [--hosts 1000] [--repeat 3] ...
+
+Prints each figure as it is measured and rewrites docs/performance.md from this run.
+Raw figures: bench/results/*.json. Takes about 6 minutes here (most of it the uri playbook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fleet_rollout  # noqa: E402
+import request_counts  # noqa: E402
+import scaling  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as handle:
+            for line in handle:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fleet_rollout.add_arguments(parser)
+    parser.add_argument('--count-sizes', default='1,100,1000,5000')
+    parser.add_argument('--scaling-sizes', default='100,1000,5000,20000')
+    args = parser.parse_args()
+
+    print('== request counts', flush=True)
+    counts = request_counts.run([int(s) for s in args.count_sizes.split(',')])
+    print('== scaling', flush=True)
+    scale = scaling.run([int(s) for s in args.scaling_sizes.split(',')], args.repeat)
+    print('== fleet rollout', flush=True)
+    machine, results, ratios = fleet_rollout.run(args)
+
+    core = subprocess.run([str(Path(sys.executable).parent / 'ansible'), '--version'], capture_output=True,
+                          text=True, check=True).stdout.splitlines()[0]
+    lines = ['# Performance', '',
+             'Written by `bench/run.py` (do not edit by hand): every figure below comes from one run on this',
+             "project's machine, against the built-in simulators.", '',
+             'Machine: %d CPUs (%s), Linux %s, Python %s, %s.' % (
+                 os.cpu_count(), cpu_model(), platform.release(), platform.python_version(), core), '']
+    lines += request_counts.section(counts['atlas'], counts['woodcore'])
+    lines += fleet_rollout.section(machine, results, ratios)
+    lines += scaling.section(scale)
+    lines += ['Re-run: `.venv/bin/python bench/run.py` (each part also runs alone: `bench/request_counts.py`,',
+              '`bench/fleet_rollout.py`, `bench/scaling.py`). Tests assert the exact request counts',
+              '(tests/unit), never times.', '']
+    (ROOT / 'docs' / 'performance.md').write_text('\n'.join(lines), encoding='utf-8')
+    print('wrote docs/performance.md')
+
+
+if __name__ == '__main__':
+    main()
