@@ -51,6 +51,7 @@ done
 if [ -d extensions/molecule ]; then
   use_venv .venv
   step "molecule test"
+  molecule reset >/dev/null 2>&1 || true   # a stale "prepared" state would skip prepare (simulators)
   molecule test --all
 fi
 
