@@ -23,7 +23,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
     PlanError, client_from_params, http_argument_spec, secret_fallback, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
-    ApiError, ClientCredentialsAuth, digest_auth,
+    ApiError, ClientCredentialsAuth, digest_auth, json_object,
 )
 
 DEFAULT_BASE_URL = 'https://cloud.mongodb.com'
@@ -62,11 +62,8 @@ def atlas_argument_spec():
 
 def error_parser(response):
     """Atlas errors: ``{error, errorCode, detail, reason, parameters}``; OAuth: ``{error, error_description}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, None
-    if not isinstance(body, dict):
+    body = json_object(response)
+    if body is None:
         return None, None
     if 'errorCode' in body or 'detail' in body:
         return body.get('errorCode'), body.get('detail') or body.get('reason')

@@ -241,13 +241,19 @@ class ClientCredentialsAuth(AuthBase):
         return new
 
 
-def default_error_parser(response):
-    """(code, message) from a JSON error body, or (None, None)."""
+def json_object(response):
+    """The response body when it is a JSON object, else None (error parsers start here)."""
     try:
         body = response.json()
     except ValueError:
-        return None, None
-    if not isinstance(body, dict):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def default_error_parser(response):
+    """(code, message) from a JSON error body, or (None, None)."""
+    body = json_object(response)
+    if body is None:
         return None, None
     code = body.get('errorCode') or body.get('error_code') or body.get('code')
     message = body.get('detail') or body.get('message') or body.get('reason') or body.get('error')

@@ -26,7 +26,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addre
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
     PlanError, client_from_params, http_argument_spec, secret_fallback, validate_http_params,
 )
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError, BearerAuth
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError, BearerAuth, json_object
 
 SANDBOX_URL = 'https://spark.test.woodcore.co/api/v2'
 # The original request names api.woodcoreapp.com; newer Woodcore docs name api.woodcore.co and say
@@ -51,11 +51,8 @@ def woodcore_argument_spec():
 
 def error_parser(response):
     """Woodcore failures: ``{"status": 0|"0"|404, "message": "<text>" | {"message", "error"}}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, None
-    if not isinstance(body, dict):
+    body = json_object(response)
+    if body is None:
         return None, None
     message = body.get('message')
     code = None

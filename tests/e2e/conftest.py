@@ -15,30 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
-from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
-from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import atlas_seed, woodcore_seed
+# the simulator fixtures are defined once, in the unit tests' conftest
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (  # noqa: F401 pylint: disable=unused-import
+    atlas, woodcore,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PLAYBOOKS = HERE / 'playbooks'
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def atlas():
-    sim = AtlasSimulator(seed=atlas_seed())
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def woodcore():
-    sim = WoodcoreSimulator(seed=woodcore_seed())
-    sim.start()
-    yield sim
-    sim.stop()
 
 
 class Run(object):

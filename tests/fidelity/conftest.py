@@ -9,25 +9,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
-from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
-from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import atlas_seed, woodcore_seed
-
-
-@pytest.fixture
-def atlas():
-    sim = AtlasSimulator(seed=atlas_seed())
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def woodcore():
-    sim = WoodcoreSimulator(seed=woodcore_seed())
-    sim.start()
-    yield sim
-    sim.stop()
+# the simulator fixtures are defined once, in the unit tests' conftest
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (  # noqa: F401 pylint: disable=unused-import
+    atlas, woodcore,
+)
 
 
 @pytest.fixture
