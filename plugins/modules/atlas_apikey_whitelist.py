@@ -101,7 +101,7 @@ EXAMPLES = r'''
 - name: Allow the CI runners and the office network to use the deploy key
   apiaccess.ipwhitelist.atlas_apikey_whitelist:
     org_id: 5f1a2b3c4d5e6f7a8b9c0d1e
-    api_key: 6a793f5d2c88faeba59ba528
+    api_key: 6a1b2c3d4e5f6a7b8c9d0e1f
     entries:
       - 203.0.113.10
       - 198.51.100.0/24
@@ -120,7 +120,7 @@ EXAMPLES = r'''
 - name: Remove an old NAT gateway, with a service account
   apiaccess.ipwhitelist.atlas_apikey_whitelist:
     org_id: 5f1a2b3c4d5e6f7a8b9c0d1e
-    api_key: 6a793f5d2c88faeba59ba528
+    api_key: 6a1b2c3d4e5f6a7b8c9d0e1f
     entries: [198.51.100.7]
     state: absent
     client_id: "{{ atlas_client_id }}"
@@ -132,7 +132,7 @@ EXAMPLES = r'''
     api_version: v1_whitelist
     api_path_prefix: /api/public/v1.0
     org_id: 5f1a2b3c4d5e6f7a8b9c0d1e
-    api_key: 6a793f5d2c88faeba59ba528
+    api_key: 6a1b2c3d4e5f6a7b8c9d0e1f
     entries: [10.20.0.0/16]
 '''
 
@@ -141,7 +141,7 @@ api_key_id:
   description: The 24-hex ID of the key (resolved when O(api_key) was a public key).
   returned: success
   type: str
-  sample: 6a793f5d2c88faeba59ba528
+  sample: 6a1b2c3d4e5f6a7b8c9d0e1f
 entries:
   description: The access list after the task (predicted in check mode), sorted canonical CIDRs.
   returned: success

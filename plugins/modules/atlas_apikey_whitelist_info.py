@@ -38,7 +38,7 @@ EXAMPLES = r'''
 - name: Read one key's access list
   apiaccess.ipwhitelist.atlas_apikey_whitelist_info:
     org_id: 5f1a2b3c4d5e6f7a8b9c0d1e
-    api_key: 6a793f5d2c88faeba59ba528
+    api_key: 6a1b2c3d4e5f6a7b8c9d0e1f
   register: deploy_key
 
 - name: Audit every key of the organization
@@ -56,7 +56,7 @@ api_key_id:
   description: The ID of the key read, when O(api_key) was given.
   returned: when O(api_key) is given
   type: str
-  sample: 6a793f5d2c88faeba59ba528
+  sample: 6a1b2c3d4e5f6a7b8c9d0e1f
 entries:
   description: The entries of the key, when O(api_key) was given, sorted (IPv4 before IPv6, by address).
   returned: when O(api_key) is given

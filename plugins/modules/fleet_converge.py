@@ -212,7 +212,7 @@ EXAMPLES = r'''
   apiaccess.ipwhitelist.fleet_converge:
     address_var: egress_ip
     atlas_keys:
-      - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: 6a793f5d2c88faeba59ba528, purge: true}
+      - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: 6a1b2c3d4e5f6a7b8c9d0e1f, purge: true}
       - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: mcpvrzod}
   run_once: true
   delegate_to: localhost
@@ -220,7 +220,7 @@ EXAMPLES = r'''
 - name: Ad hoc, with an explicit fleet
   apiaccess.ipwhitelist.fleet_converge:
     fleet: {web1: 203.0.113.10, web2: 203.0.113.11}
-    atlas_keys: [{org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: 6a793f5d2c88faeba59ba528}]
+    atlas_keys: [{org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: 6a1b2c3d4e5f6a7b8c9d0e1f}]
 '''
 
 RETURN = r'''
