@@ -7,8 +7,8 @@
     .venv/bin/python bench/scaling.py [--sizes 100,1000,5000,20000] [--repeat 3]
 
 Runs the atlas_apikey_whitelist module as its own process (as Ansible would, minus the AnsiballZ
-wrapper) against an in-process simulator, and reads the child's CPU time and peak RSS from
-os.wait4, so the simulator's own work is not counted. Two runs per size: a converge from an empty
+wrapper) against an in-process simulator; the child's CPU time comes from os.wait4 and its peak
+RSS from its own VmHWM at exit, so the simulator's work and memory are not counted. Two runs per size: a converge from an empty
 list (read, plan, one POST of N entries) and a no-op (read N entries, plan, nothing to write).
 Goals: < 150 MB at 5,000 entries; growth no worse than N log N.
 """
@@ -45,14 +45,29 @@ def seed(entries):
                                                'access_list': list(entries)}]}]}
 
 
+# Runs the module in the child and records its peak RSS (VmHWM) at exit. ru_maxrss from wait4 is
+# no good here: Linux carries the parent's high-water mark across fork and exec, so it would report
+# the harness (simulator, lists in memory) instead of the module.
+LAUNCHER = """
+import atexit, runpy, sys
+target = sys.argv.pop(2)
+def peak():
+    with open('/proc/self/status') as status, open(target, 'w') as out:
+        out.write([l.split()[1] for l in status if l.startswith('VmHWM:')][0])
+atexit.register(peak)
+runpy.run_module(%r, run_name='__main__')
+""" % MODULE
+
+
 def measure(sim, work, entries):
-    """CPU seconds (user + system) and peak RSS (MB) of one module process."""
+    """CPU seconds (user + system, from wait4) and peak RSS (MB, VmHWM) of one module process."""
     args = work / 'args.json'
     args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {
         'base_url': sim.url, 'org_id': ORG, 'api_key': KEY, 'public_key': PUBLIC, 'private_key': PRIVATE,
         'entries': entries, '_ansible_check_mode': False}}))
+    hwm = work / 'vmhwm'
     env = dict(os.environ, PYTHONPATH=str(ROOT / '.collections'))
-    proc = subprocess.Popen([sys.executable, '-m', MODULE, str(args)], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, '-c', LAUNCHER, str(args), str(hwm)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     # read the pipes before wait4 so a large result cannot block the child
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -60,7 +75,7 @@ def measure(sim, work, entries):
     proc.returncode = os.waitstatus_to_exitcode(status)
     result = json.loads(out)
     assert proc.returncode == 0 and not result.get('failed'), (out[-2000:], err[-2000:])
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+    return usage.ru_utime + usage.ru_stime, int(hwm.read_text()) / 1024.0
 
 
 def run(sizes, repeat):
@@ -94,8 +109,9 @@ def run(sizes, repeat):
 
 def section(rows):
     lines = ['## Scaling: one module run against the list size', '',
-             'CPU time (user + system) and peak RSS of the `atlas_apikey_whitelist` module process (median CPU,',
-             'max RSS of the runs), from `os.wait4`; the simulator runs in the harness process and is not counted.',
+             'CPU time (user + system, from `os.wait4`) and peak RSS (the process\'s own VmHWM at exit) of the',
+             '`atlas_apikey_whitelist` module process (median CPU, max RSS of the runs); the simulator runs in',
+             'the harness process and is not counted.',
              'N = 0 is the fixed cost (interpreter, imports). "per N log N" is the CPU above that baseline divided',
              'by N ln N: flat or falling means growth no worse than N log N.', '',
              '| entries N | from empty: CPU | RSS | no-op: CPU | RSS | no-op CPU per N log N | from empty per N log N |',
