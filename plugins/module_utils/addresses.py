@@ -147,7 +147,14 @@ def canonical(net):
 
 
 def sort_key(net):
+    """Sort order, and identity, of a canonical network: (version, first address, prefix length)."""
     return (net.version, net.first, net.prefixlen)
+
+
+def unique_sorted(networks):
+    """The networks deduplicated (canonical identity) and sorted."""
+    by_key = dict((sort_key(n), n) for n in networks)
+    return [by_key[k] for k in sorted(by_key)]
 
 
 def sorted_canonical(networks):
@@ -155,19 +162,21 @@ def sorted_canonical(networks):
 
 
 def is_host(net):
-    return net.size == 1
+    return net.prefixlen == (32 if net.version == 4 else 128)
 
 
 def diff(current, wanted):
     """Set difference with canonical identity. Returns (to_add, to_remove), both sorted.
 
     Networks from parse_network are canonical already (network address, no host bits), so
-    they compare as the same entry however they were spelled.
+    they compare as the same entry however they were spelled, and sort_key identifies them.
+    Set arithmetic on those int tuples is several times cheaper than hashing netaddr objects,
+    which shows with thousands of entries on each of dozens of keys.
     """
-    current = set(current)
-    wanted = set(wanted)
-    to_add = sorted(wanted - current, key=sort_key)
-    to_remove = sorted(current - wanted, key=sort_key)
+    current_by_key = dict((sort_key(n), n) for n in current)
+    wanted_by_key = dict((sort_key(n), n) for n in wanted)
+    to_add = [wanted_by_key[k] for k in sorted(wanted_by_key.keys() - current_by_key.keys())]
+    to_remove = [current_by_key[k] for k in sorted(current_by_key.keys() - wanted_by_key.keys())]
     return to_add, to_remove
 
 
@@ -178,9 +187,10 @@ def atlas_wire_entry(net):
     so IPv6 is rendered that way on the wire; a host (/32, /128) goes as ``ipAddress``.
     """
     if net.version == 4:
+        text = canonical(net)  # one string conversion: this runs for every entry of every key
         if is_host(net):
-            return {'ipAddress': str(net.ip)}
-        return {'cidrBlock': str(net.cidr)}
+            return {'ipAddress': text.partition('/')[0]}
+        return {'cidrBlock': text}
     full = net.ip.format(netaddr.ipv6_full)
     if is_host(net):
         return {'ipAddress': full}

@@ -224,8 +224,9 @@ def plan(current, wanted, state, purge, keep, allow_empty):
         to_add = []
         present = set(current_nets)
         to_remove = sorted((n for n in wanted if n in present), key=addresses.sort_key)
-    removing = set(to_remove)
-    after = [n for n in current_nets if n not in removing] + list(to_add)
+    removing = set(addresses.sort_key(n) for n in to_remove)
+    after = [n for n in current_nets if addresses.sort_key(n) not in removing] if removing else list(current_nets)
+    after.extend(to_add)
     if not after and to_remove and not allow_empty:
         raise PlanError('this run would leave the access list of the key empty (removing %s); an empty list means '
                         'the key works from anywhere or from nowhere, depending on the organization settings. '
@@ -235,8 +236,11 @@ def plan(current, wanted, state, purge, keep, allow_empty):
 
 
 def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
-             with_diff=True):
-    """Bring one key's access list to the wanted state. Returns the module result (without key ids)."""
+             with_diff=True, with_entries=True):
+    """Bring one key's access list to the wanted state. Returns the module result (without key ids).
+
+    with_entries=False leaves out the sorted list of every entry (the fleet only reports the count).
+    """
     try:
         current = api.list_entries(key_id)
     except ApiError as exc:
@@ -245,9 +249,13 @@ def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_e
     to_add, to_remove, after = plan(current, wanted, state, purge, keep, allow_empty)
     result = dict(
         changed=bool(to_add or to_remove),
-        added=addresses.sorted_canonical(to_add), removed=addresses.sorted_canonical(to_remove),
-        entries=addresses.sorted_canonical(after),
+        # plan returns both sorted
+        added=[addresses.canonical(n) for n in to_add], removed=[addresses.canonical(n) for n in to_remove],
     )
+    if with_entries or with_diff:
+        result['entries'] = addresses.sorted_canonical(after)
+    if not with_entries:
+        result['entry_count'] = len(after)
     if with_diff:
         result['diff'] = dict(before={'entries': addresses.sorted_canonical(e.net for e in current)},
                               after={'entries': result['entries']})
@@ -257,9 +265,9 @@ def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_e
     try:
         if to_add:
             added = _add_missing(api, key_id, to_add)
-        by_net = dict((e.net, e) for e in current)
+        by_key = dict((addresses.sort_key(e.net), e) for e in current) if to_remove else {}
         for net in to_remove:
-            _delete_entry(api, key_id, by_net[net])
+            _delete_entry(api, key_id, by_key[addresses.sort_key(net)])
             removed.append(net)
     except ApiError as exc:
         exc.partial = dict(added=addresses.sorted_canonical(added), removed=addresses.sorted_canonical(removed))

@@ -93,8 +93,8 @@ def fleet_networks(fleet, extra_entries, merge, allow_any):
         errors.append('extra entries: %s' % exc)
     if errors:
         raise FleetError('; '.join(errors))
-    unique = sorted(set(networks), key=addresses.sort_key)
-    return addresses.merge(unique) if merge else unique
+    unique = addresses.unique_sorted(networks)
+    return addresses.unique_sorted(addresses.merge(unique)) if merge else unique
 
 
 def _atlas_params(params, key):
@@ -134,12 +134,13 @@ class Plan(object):
             try:
                 atlas.validate_connection(kp)
                 atlas.classify_api_key(key['api_key'])
-                entries = list(self.networks) + addresses.parse_networks(key['entries'],
-                                                                         allow_any=params['allow_any'])
+                own = addresses.parse_networks(key['entries'], allow_any=params['allow_any'])
                 keep = addresses.parse_networks(key['keep'], allow_any=True)
             except (PlanError, addresses.AddressError) as exc:
                 raise FleetError('Atlas key %s: %s' % (label, exc))
-            self.atlas.append((key, kp, sorted(set(entries), key=addresses.sort_key), keep))
+            # the fleet's list (sorted, unique) is shared by every key without entries of its own
+            entries = addresses.unique_sorted(self.networks + own) if own else self.networks
+            self.atlas.append((key, kp, entries, keep))
         self.woodcore = []
         hosts = [n for n in self.networks if addresses.is_host(n)]
         for key in params['woodcore_keys']:
@@ -191,9 +192,10 @@ def run(params, check_mode=False, diff=False):
             api = atlas_api(kp)
             key_id = api.resolve_key(key['api_key'])
             result = atlas.converge(api, key_id, entries, purge=key['purge'], keep=keep,
-                                    allow_empty=key['allow_empty'], check_mode=check_mode, with_diff=diff)
-            result.update(name=label, org_id=kp['org_id'], api_key_id=key_id, failed=False,
-                          entry_count=len(result.pop('entries')))
+                                    allow_empty=key['allow_empty'], check_mode=check_mode, with_diff=diff,
+                                    with_entries=False)
+            result.pop('entries', None)  # there in diff mode; the diff carries them
+            result.update(name=label, org_id=kp['org_id'], api_key_id=key_id, failed=False)
             return result
         except (ApiError, PlanError) as exc:
             partial = getattr(exc, 'partial', None) or {}
