@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from ansible_collections.apiaccess.ipwhitelist.tests.e2e.conftest import BIN, PLAYBOOKS, ROOT, _env
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
     KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, WC_KEY,
 )
@@ -144,3 +145,37 @@ def test_role_secrets_stay_out_of_vvvv(tmp_path, atlas, woodcore, env, ansible_p
     for run in runs:
         for secret in (PRIVATE, WC_KEY, otp):
             assert secret not in run.output
+
+
+# pexpect forks a pty child of this threaded process (the simulators); the child execs at once
+@pytest.mark.filterwarnings('ignore:This process .* is multi-threaded:DeprecationWarning')
+def test_prompt_asks_for_the_otp_and_approves_in_the_same_run(tmp_path, atlas, woodcore, env):
+    """fleet_whitelist_woodcore_prompt: the run requests the OTP, asks for it on the terminal (hidden),
+    and approves the pending key before it ends."""
+    import pexpect  # a dependency of ansible-runner (requirements-dev.txt)
+
+    extra = tmp_path / 'prompt-vars.json'
+    extra.write_text(json.dumps(keys(tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_woodcore_prompt=True)))
+    cmd = [str(BIN / 'ansible-playbook'), str(PLAYBOOKS / ROOT_PLAYBOOK), '-i', inventory(tmp_path, FLEET),
+           '-e', '@%s' % extra]
+    child = pexpect.spawn(cmd[0], cmd[1:], env=_env(tmp_path, env), cwd=str(ROOT), encoding='utf-8', timeout=120)
+    child.expect_exact('OTP emailed to the owner of Woodcore key payments (input hidden)')
+    otp = woodcore.emails()[0]['otp']
+    child.sendline(otp)
+    child.expect(pexpect.EOF)
+    child.close()
+    output = child.before
+    assert child.exitstatus == 0, output[-3000:]
+    assert 'woodcore payments                 pending approval of 198.51.100.254 (OTP emailed)' in output
+    assert 'woodcore payments                 whitelisted 198.51.100.254' in output
+    assert woodcore.key_state('payments-sandbox') == {'ip': '198.51.100.254', 'pending_ip': None}
+    assert otp not in output and WC_KEY not in output and PRIVATE not in output
+    assert len(woodcore.emails()) == 1
+
+
+def test_bad_role_variable_is_refused_before_any_request(tmp_path, atlas, woodcore, env, ansible_playbook):
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), env=env, extra_vars=keys(
+        tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_concurrency='many'))
+    assert run.rc != 0
+    assert 'fleet_whitelist_concurrency' in run.stdout and "'many'" in run.stdout
+    assert atlas.log == [] and woodcore.log == []
