@@ -55,6 +55,8 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         args = dict(self._task.args)
+        # the fleet defaults to the play's hosts, which --limit narrows
+        limit = None if args.get('fleet') or args.get('hosts') else task_vars.get('ansible_limit')
         if not args.get('fleet'):
             hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
             args['fleet'] = self._fleet_from_hostvars(task_vars, hosts, args.get('address_var') or
@@ -64,6 +66,14 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             result.update(failed=True, converged=False,
                           msg=remove_values('; '.join(validation.error_messages), no_log_values))
+            return result
+        purging = [k.get('name') or k['api_key'] for k in validation.validated_parameters['atlas_keys'] if k['purge']]
+        if limit and purging:
+            result.update(failed=True, converged=False, changed=False, requests=0, msg=(
+                'refusing to purge under --limit: the limit %r narrows the play to %d host(s), and the fleet is the '
+                "play's hosts, so Atlas key(s) %s would lose the address of every host outside the limit. Nothing was "
+                'sent. Run without --limit, or name the fleet explicitly (role: fleet_whitelist_hosts, for example '
+                "\"{{ groups['fleet'] }}\"; fleet_converge: hosts)" % (limit, len(args['fleet']), ', '.join(purging))))
             return result
         if not HAS_REQUESTS:
             result.update(failed=True, msg='the Python library requests is required on the controller')

@@ -51,6 +51,8 @@ options:
     description:
       - The hosts of the fleet, when O(fleet) is omitted. Defaults to C(ansible_play_hosts_all), all hosts
         of the play (not only the current C(serial) batch).
+      - With that default, a run under C(--limit) that purges any Atlas key fails before any request, as the limit
+        would shrink the fleet and purge the addresses of every host outside it. Give O(hosts) to run under a limit.
     type: list
     elements: str
   address_var:

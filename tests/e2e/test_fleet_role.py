@@ -179,3 +179,31 @@ def test_bad_role_variable_is_refused_before_any_request(tmp_path, atlas, woodco
     assert run.rc != 0
     assert 'fleet_whitelist_concurrency' in run.stdout and "'many'" in run.stdout
     assert atlas.log == [] and woodcore.log == []
+
+
+def test_purge_under_limit_is_refused_unless_the_fleet_is_named(tmp_path, atlas, woodcore, env, ansible_playbook):
+    inv = inventory(tmp_path, FLEET)
+    before = sorted(atlas.access_list(ORG, KEY_ID))
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, '--limit', 'app1', env=env,
+                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'))
+    assert run.rc != 0
+    assert "refusing to purge under --limit: the limit 'app1' narrows the play to 1 host(s)" in run.stdout
+    assert 'Atlas key(s) main would lose' in run.stdout
+    assert atlas.log == [] and woodcore.log == []
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == before
+    # naming the fleet: the limit no longer decides which addresses stay
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, '--limit', 'app1', env=env, extra_vars=keys(
+        tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_hosts="{{ groups['fleet'] }}"))
+    assert run.rc == 0, run.output[-3000:]
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '203.0.113.10/32', '203.0.113.11/32',
+                                                      '203.0.113.12/32']
+
+
+def test_limit_without_purge_only_adds_the_limited_hosts(tmp_path, atlas, woodcore, env, ansible_playbook):
+    extra = keys(tmp_path, woodcore_ip='198.51.100.254')
+    extra['fleet_whitelist_atlas_keys'] = [{'name': 'reporting', 'org_id': ORG, 'api_key': 'zyxwvuts'}]
+    before = atlas.access_list(ORG, KEY2_ID)
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--limit', 'app1', env=env,
+                           extra_vars=extra)
+    assert run.rc == 0, run.output[-3000:]
+    assert sorted(atlas.access_list(ORG, KEY2_ID)) == sorted(before + ['203.0.113.10/32'])
