@@ -222,8 +222,8 @@ def plan(current, wanted, state, purge, keep, allow_empty):
     else:
         check_absent_vs_keep(wanted, keep)
         to_add = []
-        present = set(current_nets)
-        to_remove = sorted((n for n in wanted if n in present), key=addresses.sort_key)
+        present = set(addresses.sort_key(n) for n in current_nets)
+        to_remove = addresses.unique_sorted(n for n in wanted if addresses.sort_key(n) in present)
     removing = set(addresses.sort_key(n) for n in to_remove)
     after = [n for n in current_nets if addresses.sort_key(n) not in removing] if removing else list(current_nets)
     after.extend(to_add)

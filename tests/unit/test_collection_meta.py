@@ -64,3 +64,12 @@ def test_first_release_lists_every_module_and_role():
     rendered = (ROOT / 'CHANGELOG.rst').read_text()
     for name in MODULES + roles:
         assert '- apiaccess.ipwhitelist.%s - ' % name in rendered
+
+
+def test_role_option_docs_hold_no_jinja():
+    """Ansible templates the options of meta/argument_specs.yml when it validates a role's arguments, so
+    a '{{ ... }}' in a description is evaluated (and fails where it names a missing group or variable)."""
+    specs = yaml.safe_load((ROOT / 'roles' / 'fleet_whitelist' / 'meta' / 'argument_specs.yml').read_text())
+    for name, option in specs['argument_specs']['main']['options'].items():
+        text = yaml.safe_dump(option)
+        assert '{{' not in text and '{%' not in text, name
