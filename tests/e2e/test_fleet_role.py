@@ -151,13 +151,13 @@ def test_role_secrets_stay_out_of_vvvv(tmp_path, atlas, woodcore, env, ansible_p
 @pytest.mark.filterwarnings('ignore:This process .* is multi-threaded:DeprecationWarning')
 def test_prompt_asks_for_the_otp_and_approves_in_the_same_run(tmp_path, atlas, woodcore, env):
     """fleet_whitelist_woodcore_prompt: the run requests the OTP, asks for it on the terminal (hidden),
-    and approves the pending key before it ends."""
+    and approves the pending key before it ends; at -vvvv the OTP and the keys stay out of the output."""
     import pexpect  # a dependency of ansible-runner (requirements-dev.txt)
 
     extra = tmp_path / 'prompt-vars.json'
     extra.write_text(json.dumps(keys(tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_woodcore_prompt=True)))
     cmd = [str(BIN / 'ansible-playbook'), str(PLAYBOOKS / ROOT_PLAYBOOK), '-i', inventory(tmp_path, FLEET),
-           '-e', '@%s' % extra]
+           '-e', '@%s' % extra, '-vvvv']
     child = pexpect.spawn(cmd[0], cmd[1:], env=_env(tmp_path, env), cwd=str(ROOT), encoding='utf-8', timeout=120)
     child.expect_exact('OTP emailed to the owner of Woodcore key payments (input hidden)')
     otp = woodcore.emails()[0]['otp']
