@@ -101,7 +101,7 @@ def add_arguments(parser):
     parser.add_argument('--atlas-keys', type=int, default=50)
     parser.add_argument('--woodcore-keys', type=int, default=5)
     parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument('--uri-repeat', type=int, default=1)
+    parser.add_argument('--uri-repeat', type=int, default=3)
     parser.add_argument('--skip-uri', action='store_true', help='leave out the (slow) uri playbook')
 
 

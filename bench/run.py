@@ -7,7 +7,7 @@
     .venv/bin/python bench/run.py [--skip-uri] [--hosts 1000] [--repeat 3] ...
 
 Prints each figure as it is measured and rewrites docs/performance.md from this run.
-Raw figures: bench/results/*.json. Takes about 5 minutes here (most of it the uri playbook).
+Raw figures: bench/results/*.json. Takes about 11 minutes here (most of it the uri playbook: 3 x ~200 s).
 """
 
 from __future__ import annotations
