@@ -252,13 +252,14 @@ def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_e
         # plan returns both sorted
         added=[addresses.canonical(n) for n in to_add], removed=[addresses.canonical(n) for n in to_remove],
     )
-    if with_entries or with_diff:
-        result['entries'] = addresses.sorted_canonical(after)
-    if not with_entries:
+    entries = addresses.sorted_canonical(after) if with_entries or with_diff else None
+    if with_entries:
+        result['entries'] = entries
+    else:
         result['entry_count'] = len(after)
     if with_diff:
         result['diff'] = dict(before={'entries': addresses.sorted_canonical(e.net for e in current)},
-                              after={'entries': result['entries']})
+                              after={'entries': entries})
     if check_mode or not result['changed']:
         return result
     added, removed = [], []

@@ -194,7 +194,6 @@ def run(params, check_mode=False, diff=False):
             result = atlas.converge(api, key_id, entries, purge=key['purge'], keep=keep,
                                     allow_empty=key['allow_empty'], check_mode=check_mode, with_diff=diff,
                                     with_entries=False)
-            result.pop('entries', None)  # there in diff mode; the diff carries them
             result.update(name=label, org_id=kp['org_id'], api_key_id=key_id, failed=False)
             return result
         except (ApiError, PlanError) as exc:
