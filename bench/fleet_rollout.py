@@ -26,7 +26,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_common import COLLECTIONS, ROOT, write_results
+
 BIN = Path(sys.executable).parent
 ORG = '65b000000000000000000001'
 PUBLIC, PRIVATE = 'benchkey', 'bench-private-key-0000-000000000001'
@@ -148,7 +149,7 @@ def run(args):
     (work / 'localhost-play.yml').write_text(
         "- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: apiaccess.ipwhitelist.fleet_whitelist\n"
         "      vars:\n        fleet_whitelist_hosts: \"{{ groups['fleet'] }}\"\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'),
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
                MONGODB_ATLAS_BASE_URL=atlas_url, MONGODB_ATLAS_PUBLIC_API_KEY=PUBLIC,
                MONGODB_ATLAS_PRIVATE_API_KEY=PRIVATE, WOODCORE_BASE_URL=wc_url + '/api/v2',
                ANSIBLE_DISPLAY_SKIPPED_HOSTS='false', ANSIBLE_LOCALHOST_WARNING='0')
@@ -202,10 +203,7 @@ def run(args):
                'hosts': args.hosts, 'atlas_keys': args.atlas_keys, 'woodcore_keys': args.woodcore_keys}
     for name, value in ratios.items():
         print('%-30s %6.1fx' % (name, value))
-    out = ROOT / 'bench' / 'results'
-    out.mkdir(exist_ok=True)
-    (out / 'fleet_rollout.json').write_text(json.dumps({'machine': machine, 'results': results, 'ratios': ratios},
-                                                       indent=1))
+    write_results('fleet_rollout', {'machine': machine, 'results': results, 'ratios': ratios})
     return machine, results, ratios
 
 

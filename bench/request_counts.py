@@ -17,20 +17,18 @@ The converge code is the collection's own (module_utils.fleet.run, what the role
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / '.collections'))
+# first: bench_common puts the collection on sys.path
+from bench_common import ips, one_key_atlas_seed, write_results
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import fleet  # noqa: E402
-from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator  # noqa: E402
-from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator  # noqa: E402
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import fleet
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
 
 ORG = '65c000000000000000000001'
 KEY = '66c000000000000000000001'
@@ -38,14 +36,8 @@ PUBLIC, PRIVATE = 'countkey', 'count-private-key-0000-000000000001'
 WC_KEY = 'wc_test_COUNTS00000000000000000001'
 
 
-def ips(n, offset=0):
-    return ['10.%d.%d.%d' % ((i + offset) // 65536, (i + offset) // 256 % 256, (i + offset) % 256)
-            for i in range(n)]
-
-
 def atlas_seed(entries):
-    return {'orgs': [{'id': ORG, 'api_keys': [{'id': KEY, 'publicKey': PUBLIC, 'privateKey': PRIVATE,
-                                               'access_list': list(entries)}]}]}
+    return one_key_atlas_seed(ORG, KEY, PUBLIC, PRIVATE, entries)
 
 
 def params(raw):
@@ -145,17 +137,16 @@ def run(sizes):
               'one-resource-per-entry %(per_entry_tool)6d' % r, flush=True)
     for r in woodcore:
         print('woodcore %-52s requests %d  emails %d' % (r['state'], r['requests'], r['emails']))
-    return {'atlas': atlas, 'woodcore': woodcore}
+    data = {'atlas': atlas, 'woodcore': woodcore}
+    write_results('request_counts', data)
+    return data
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sizes', default='1,100,1000,5000')
     args = parser.parse_args()
-    data = run([int(s) for s in args.sizes.split(',')])
-    out = ROOT / 'bench' / 'results'
-    out.mkdir(exist_ok=True)
-    (out / 'request_counts.json').write_text(json.dumps(data, indent=1))
+    run([int(s) for s in args.sizes.split(',')])
 
 
 if __name__ == '__main__':

@@ -25,10 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / '.collections'))
+# first: bench_common puts the collection on sys.path
+from bench_common import COLLECTIONS, ips, one_key_atlas_seed, write_results
 
-from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator  # noqa: E402
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 
 ORG = '65d000000000000000000001'
 KEY = '66d000000000000000000001'
@@ -36,13 +36,8 @@ PUBLIC, PRIVATE = 'scalekey', 'scale-private-key-0000-000000000001'
 MODULE = 'ansible_collections.apiaccess.ipwhitelist.plugins.modules.atlas_apikey_whitelist'
 
 
-def ips(n):
-    return ['10.%d.%d.%d' % (i // 65536, i // 256 % 256, i % 256) for i in range(n)]
-
-
 def seed(entries):
-    return {'orgs': [{'id': ORG, 'api_keys': [{'id': KEY, 'publicKey': PUBLIC, 'privateKey': PRIVATE,
-                                               'access_list': list(entries)}]}]}
+    return one_key_atlas_seed(ORG, KEY, PUBLIC, PRIVATE, entries)
 
 
 # Runs the module in the child and records its peak RSS (VmHWM) at exit. ru_maxrss from wait4 is
@@ -66,7 +61,7 @@ def measure(sim, work, entries):
         'base_url': sim.url, 'org_id': ORG, 'api_key': KEY, 'public_key': PUBLIC, 'private_key': PRIVATE,
         'entries': entries, '_ansible_check_mode': False}}))
     hwm = work / 'vmhwm'
-    env = dict(os.environ, PYTHONPATH=str(ROOT / '.collections'))
+    env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
     proc = subprocess.Popen([sys.executable, '-c', LAUNCHER, str(args), str(hwm)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     # read the pipes before wait4 so a large result cannot block the child
@@ -104,6 +99,7 @@ def run(sizes, repeat):
         row['noop_cpu_per_nlogn_us'] = 1e6 * (row['noop_cpu'] - base['noop_cpu']) / (row['n'] * math.log(row['n']))
         row['from_empty_cpu_per_nlogn_us'] = (1e6 * (row['from_empty_cpu'] - base['from_empty_cpu'])
                                               / (row['n'] * math.log(row['n'])))
+    write_results('scaling', rows)
     return rows
 
 
@@ -134,10 +130,7 @@ def main():
     parser.add_argument('--sizes', default='100,1000,5000,20000')
     parser.add_argument('--repeat', type=int, default=3)
     args = parser.parse_args()
-    rows = run([int(s) for s in args.sizes.split(',')], args.repeat)
-    out = ROOT / 'bench' / 'results'
-    out.mkdir(exist_ok=True)
-    (out / 'scaling.json').write_text(json.dumps(rows, indent=1))
+    run([int(s) for s in args.sizes.split(',')], args.repeat)
 
 
 if __name__ == '__main__':
