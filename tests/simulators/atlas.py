@@ -395,10 +395,7 @@ class AtlasSimulator(Simulator):
 
     def _create_key(self, request, org_id, keys, v1, headers):
         """[R] POST /orgs/{orgId}/apiKeys {desc, roles}: the private key is shown once, in this answer."""
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
+        body = request.json_or_none()
         if not isinstance(body, dict) or not body.get('desc') or not body.get('roles'):
             return self._error(400, 'INVALID_ATTRIBUTE', 'desc and roles are required.', 'Bad Request', headers=headers)
         key_id = secrets.token_hex(12)
@@ -419,10 +416,7 @@ class AtlasSimulator(Simulator):
             return None
 
     def _add(self, request, base, key, v1, headers):
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
+        body = request.json_or_none()
         if not isinstance(body, list) or not body:
             return self._error(400, 'INVALID_JSON', 'Request body must be a non-empty JSON array.', 'Bad Request',
                                headers=headers)

@@ -47,6 +47,13 @@ class Request(object):
     def json(self):
         return json.loads(self.body.decode('utf-8'))
 
+    def json_or_none(self):
+        """The parsed body, or None when it is not JSON (routes answer that with their own 400)."""
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
 
 class Response(object):
     def __init__(self, status, body=None, headers=None, content_type='application/json'):

@@ -208,10 +208,7 @@ class WoodcoreSimulator(Simulator):
         return self._fail(404, {'status': 404, 'message': 'Route not found'}, headers)
 
     def _body_ip(self, request):
-        try:
-            body = request.json()
-        except ValueError:
-            return None
+        body = request.json_or_none()
         return body.get('ips') if isinstance(body, dict) else None
 
     def _send_otp(self, key, action, ip):
