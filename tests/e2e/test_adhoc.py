@@ -10,25 +10,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import KEY_ID, ORG, PRIVATE, PUBLIC, WC_KEY
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-MODULES = sorted(p.stem for p in (ROOT / 'plugins' / 'modules').glob('*.py') if p.stem != '__init__')
-
-
-def adhoc(ansible_adhoc, module, module_args, *args, **kwargs):
-    return ansible_adhoc(module, module_args, *args, **kwargs)
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
+    KEY_ID, MODULES, ORG, PRIVATE, PUBLIC, WC_KEY,
+)
 
 
 def test_atlas_info_then_manage(atlas, ansible_adhoc):
     env = {'MONGODB_ATLAS_PUBLIC_API_KEY': PUBLIC, 'MONGODB_ATLAS_PRIVATE_API_KEY': PRIVATE,
            'MONGODB_ATLAS_BASE_URL': atlas.url}
-    info = adhoc(ansible_adhoc, 'atlas_apikey_whitelist_info', dict(org_id=ORG), env=env)
+    info = ansible_adhoc('atlas_apikey_whitelist_info', dict(org_id=ORG), env=env)
     assert info.rc == 0, info.output
     keys = {k['id']: k for k in info.result()['api_keys']}
     assert [e['entry'] for e in keys[KEY_ID]['entries']] == ['10.1.0.0/24', '192.0.2.10/32']
     module_args = dict(org_id=ORG, api_key=KEY_ID, entries=['203.0.113.5'], purge=True, keep=['10.0.0.0/8'])
-    run = adhoc(ansible_adhoc, 'atlas_apikey_whitelist', module_args, '--diff', env=env)
+    run = ansible_adhoc('atlas_apikey_whitelist', module_args, '--diff', env=env)
     assert run.rc == 0 and run.result()['removed'] == ['192.0.2.10/32'], run.output
     assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '203.0.113.5/32']
 
@@ -36,13 +31,13 @@ def test_atlas_info_then_manage(atlas, ansible_adhoc):
 def test_woodcore_request_approve_and_read(woodcore, ansible_adhoc, tmp_path):
     env = {'WOODCORE_API_KEY': WC_KEY, 'WOODCORE_BASE_URL': woodcore.url + '/api/v2'}
     ledger = str(tmp_path / 'pending.json')
-    first = adhoc(ansible_adhoc, 'woodcore_ipwhitelist', dict(ip='203.0.113.9', pending_state_path=ledger), env=env)
+    first = ansible_adhoc('woodcore_ipwhitelist', dict(ip='203.0.113.9', pending_state_path=ledger), env=env)
     assert first.rc == 0 and first.result()['pending_approval'] is True, first.output
     otp = woodcore.emails()[0]['otp']
-    second = adhoc(ansible_adhoc, 'woodcore_ipwhitelist', dict(ip='203.0.113.9', otp=otp, pending_state_path=ledger),
-                   env=env)
+    second = ansible_adhoc('woodcore_ipwhitelist', dict(ip='203.0.113.9', otp=otp, pending_state_path=ledger),
+                           env=env)
     assert second.rc == 0 and second.result()['changed'] is True, second.output
-    info = adhoc(ansible_adhoc, 'woodcore_ipwhitelist_info', dict(timeout=30), env=env)
+    info = ansible_adhoc('woodcore_ipwhitelist_info', dict(timeout=30), env=env)
     assert info.rc == 0 and info.result()['ip'] == '203.0.113.9', info.output
     assert WC_KEY not in first.output + second.output + info.output and otp not in second.output
 
@@ -57,14 +52,14 @@ def test_fleet_converge_for_an_inventory_group(atlas, ansible_adhoc, tmp_path):
            'MONGODB_ATLAS_BASE_URL': atlas.url}
     # run on localhost once; the fleet's addresses come from the hostvars of the hosts named
     args = dict(hosts=['app1', 'app2'], atlas_keys=[{'org_id': ORG, 'api_key': KEY_ID, 'purge': True}])
-    run = adhoc(ansible_adhoc, 'fleet_converge', args, '-i', str(inventory), env=env)
+    run = ansible_adhoc('fleet_converge', args, '-i', str(inventory), env=env)
     assert run.rc == 0 and run.result()['converged'] is True, run.output
     assert sorted(atlas.access_list(ORG, KEY_ID)) == ['203.0.113.10/32', '203.0.113.11/32']
     writes = len(atlas.writes())
-    again = adhoc(ansible_adhoc, 'fleet_converge', args, '-i', str(inventory), env=env)
+    again = ansible_adhoc('fleet_converge', args, '-i', str(inventory), env=env)
     assert again.rc == 0 and again.result()['changed'] is False and len(atlas.writes()) == writes
 
 
 def test_every_module_is_run_ad_hoc_here():
     source = Path(__file__).read_text(encoding='utf-8')
-    assert [m for m in MODULES if "adhoc(ansible_adhoc, '%s'" % m not in source] == []
+    assert [m for m in MODULES if "ansible_adhoc('%s'" % m not in source] == []

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    CLIENT_ID, CLIENT_SECRET, KEY_ID, ORG, PRIVATE, PUBLIC,
+    CLIENT_ID, CLIENT_SECRET, KEY_ID, ORG, PRIVATE, PUBLIC, atlas_seed,
 )
 
 
@@ -73,8 +73,7 @@ def test_adhoc_lost_post_and_429_storm(atlas, ansible_adhoc):
 def test_adhoc_1234_entries_across_pages(atlas, ansible_adhoc):
     atlas.update_settings({'rate_limit_capacity': 0})
     current = ['10.200.%d.%d' % (i // 250, i % 250 + 1) for i in range(1234)]
-    key = {'id': KEY_ID, 'publicKey': PUBLIC, 'privateKey': PRIVATE, 'access_list': current}
-    atlas.reset({'orgs': [{'id': ORG, 'api_keys': [key]}]})
+    atlas.reset(atlas_seed(current))
     module_args = dict(base_url=atlas.url, org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE,
                        entries=current[2:] + ['192.0.2.1'], purge=True)
     run = ansible_adhoc('atlas_apikey_whitelist', module_args)

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import MODULES
+
 ROOT = Path(__file__).resolve().parent.parent.parent
-MODULES = sorted(p.stem for p in (ROOT / 'plugins' / 'modules').glob('*.py') if p.stem != '__init__')
 ROLES = sorted(p.name for p in (ROOT / 'roles').iterdir() if (p / 'meta' / 'argument_specs.yml').is_file())
 
 

@@ -7,11 +7,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
+
+# every module of the collection, by name (the checks that cover each one iterate over this)
+MODULES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / 'plugins' / 'modules').glob('*.py')
+                 if p.stem != '__init__')
 
 ORG = '5f0000000000000000000001'
 OTHER_ORG = '5f0000000000000000000002'

@@ -12,9 +12,9 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import COLLECTION_VERSION
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import MODULES
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-MODULES = sorted(p.stem for p in (ROOT / 'plugins' / 'modules').glob('*.py') if p.stem != '__init__')
 
 
 def runtime():
