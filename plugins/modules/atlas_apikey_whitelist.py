@@ -111,7 +111,7 @@ EXAMPLES = r'''
 - name: Make the list exactly this, keeping the bastion (credentials from MONGODB_ATLAS_* env)
   apiaccess.ipwhitelist.atlas_apikey_whitelist:
     org_id: 5f1a2b3c4d5e6f7a8b9c0d1e
-    api_key: mcpvrzod          # the public key works too
+    api_key: deployky          # the public key works too
     entries: "{{ groups['app'] | map('extract', hostvars, 'egress_ip') | list }}"
     purge: true
     keep:

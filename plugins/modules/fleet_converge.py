@@ -215,7 +215,7 @@ EXAMPLES = r'''
     address_var: egress_ip
     atlas_keys:
       - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: 6a1b2c3d4e5f6a7b8c9d0e1f, purge: true}
-      - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: mcpvrzod}
+      - {org_id: 5f1a2b3c4d5e6f7a8b9c0d1e, api_key: deployky}
   run_once: true
   delegate_to: localhost
 
