@@ -13,19 +13,13 @@ Raw figures: bench/results/*.json. Takes about 11 minutes here (most of it the u
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import subprocess
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import fleet_rollout  # noqa: E402
-import request_counts  # noqa: E402
-import scaling  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
+# bench/ is on sys.path: it is this script's directory
+import fleet_rollout
+import request_counts
+import scaling
+from bench_common import ROOT
 
 
 def cpu_model():
@@ -53,13 +47,11 @@ def main():
     print('== fleet rollout', flush=True)
     machine, results, ratios = fleet_rollout.run(args)
 
-    core = subprocess.run([str(Path(sys.executable).parent / 'ansible'), '--version'], capture_output=True,
-                          text=True, check=True).stdout.splitlines()[0]
     lines = ['# Performance', '',
              'Written by `bench/run.py` (do not edit by hand): every figure below comes from one run on this',
              "project's machine, against the built-in simulators.", '',
              'Machine: %d CPUs (%s), Linux %s, Python %s, %s.' % (
-                 os.cpu_count(), cpu_model(), platform.release(), platform.python_version(), core), '']
+                 machine['cpus'], cpu_model(), platform.release(), machine['python'], machine['ansible_core']), '']
     lines += request_counts.section(counts['atlas'], counts['woodcore'])
     lines += fleet_rollout.section(machine, results, ratios)
     lines += scaling.section(scale)
