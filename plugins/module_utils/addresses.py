@@ -200,3 +200,43 @@ def atlas_wire_entry(net):
 def merge(networks):
     """The fewest CIDRs covering exactly the same addresses (netaddr.cidr_merge)."""
     return [n.cidr for n in netaddr.cidr_merge(list(networks))]
+
+
+# Ranges RFC 5737 / RFC 3849 set aside for documentation: examples and sandbox keys use them, so
+# they pass the egress check below although netaddr counts them as reserved.
+_DOCUMENTATION = None
+# RFC 6598 shared address space (carrier-grade NAT): never what a remote service sees as the caller.
+_CGNAT = None
+
+
+def egress_problem(address, allow_private=False):
+    """Why ``address`` (a netaddr.IPAddress) can never be the egress IP a remote service sees, or None.
+
+    Unspecified, broadcast, loopback, link-local, multicast and reserved addresses are refused
+    outright; private addresses (RFC 1918, CGNAT 100.64.0.0/10, IPv6 unique local) unless
+    ``allow_private`` (a gateway reached through a private link)."""
+    global _DOCUMENTATION, _CGNAT  # pylint: disable=global-statement  # built once, netaddr may be missing
+    if _DOCUMENTATION is None:
+        _DOCUMENTATION = netaddr.IPSet(['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'])
+        _CGNAT = netaddr.IPNetwork('100.64.0.0/10')
+    if address in _DOCUMENTATION:
+        return None
+    if int(address) == 0:
+        return 'is the unspecified address'
+    if address.version == 4 and int(address) == 0xFFFFFFFF:
+        return 'is the broadcast address'
+    if address.is_loopback():
+        return 'is a loopback address'
+    if address.is_link_local():
+        return 'is a link-local address'
+    if address.is_multicast():
+        return 'is a multicast address'
+    private = (address.is_ipv4_private_use() or address in _CGNAT) if address.version == 4 \
+        else address.is_ipv6_unique_local()
+    if private:
+        return None if allow_private else (
+            'is a private address (RFC 1918, carrier-grade NAT or IPv6 unique local), which a gateway on the '
+            'internet never sees as a caller; set allow_private=true if this gateway is reached over a private link')
+    if address.is_reserved():
+        return 'is a reserved address'
+    return None

@@ -84,16 +84,21 @@ def client_from_params(params, base_url, auth=None, **kwargs):
 def run_module(module, work):
     """Run ``work()`` (which returns the result dict) and turn every known error into fail_json.
 
-    ``work`` may set ``module.apiaccess_client`` so a failure can report the request count and
-    what was already changed (``ApiError.partial``).
+    ``work`` may set ``module.apiaccess_client`` so a failure can report the request count. An error
+    may carry ``partial`` (what was already written, and ``changed``: a failure after a write reports
+    ``changed=true``) and ``warnings`` (emitted on failure too).
     """
     try:
         result = work()
-    except (AddressError, PlanError) as exc:
-        module.fail_json(msg=str(exc), requests=_request_count(module))
-    except ApiError as exc:
-        fields = dict((k, v) for k, v in exc.details().items() if v is not None)
-        fields.update(getattr(exc, 'partial', None) or {})
+    except (AddressError, PlanError, ApiError) as exc:
+        fields = {}
+        if isinstance(exc, ApiError):
+            fields.update((k, v) for k, v in exc.details().items() if v is not None)
+        partial = dict(getattr(exc, 'partial', None) or {})
+        partial.setdefault('changed', bool(partial.get('added') or partial.get('removed')))
+        fields.update(partial)
+        for warning in getattr(exc, 'warnings', None) or ():
+            module.warn(warning)
         module.fail_json(msg=str(exc), requests=_request_count(module), **fields)
     if getattr(module, 'apiaccess_client', None) is not None and module.params.get('validate_certs') is False:
         module.warn('validate_certs=false: the TLS certificate of %s is not verified'

@@ -12,6 +12,9 @@ takes effect only once approved with that OTP. So a change takes two runs: one t
 
 from __future__ import annotations
 
+import calendar
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -80,6 +83,24 @@ def validate_connection(params):
         raise PlanError('api_key is only a key prefix, or contains whitespace; its value is not shown')
     if params.get('base_url') and not re.match(r'^https?://[^/\s]+(/[^\s]*)?$', params['base_url']):
         raise PlanError('base_url %r is not an http(s) URL' % params['base_url'])
+
+
+def validate_ip(value, state='present', allow_ipv6=False, allow_private=False):
+    """The one IP of a key, canonical; refuses (naming it) an address no gateway sees as a caller.
+
+    Only for state=present: removing whatever the key has must stay possible."""
+    address = addresses.parse_single_address(value, allow_ipv6=allow_ipv6)
+    problem = addresses.egress_problem(address, allow_private=allow_private) if state == 'present' else None
+    if problem:
+        raise PlanError('ip %r %s: it can never be the address the gateway sees this automation call from, so '
+                        'whitelisting it would lock the key' % (value, problem))
+    return str(address)
+
+
+def validate_otp(otp, label='otp'):
+    if otp is not None and not OTP_RE.match(otp):
+        raise PlanError('%s must be 4 to 64 letters or digits; the value given has other characters '
+                        '(it is not shown)' % label)
 
 
 def key_fingerprint(api_key):
@@ -227,21 +248,106 @@ def build_api(params, **client_kwargs):
     return WoodcoreApi(client, params.get('profile_ip_field'), params.get('profile_pending_field'))
 
 
-# -- pending ledger ---------------------------------------------------------------------------
+# -- pending requests -------------------------------------------------------------------------
+#
+# A request waiting for approval is described by a small record that never holds the key or the OTP:
+#   {key_fingerprint, action: whitelist|remove, ip, requested_at: 2026-12-02T10:00:00Z}
+# The module returns it (pending_request), takes it back as an option (an earlier AWX job's
+# artifact), and keeps it in a local file (pending_state_path) for runs on the same machine.
+
+PENDING_ACTIONS = ('whitelist', 'remove')
+PENDING_FIELDS = ('key_fingerprint', 'action', 'ip', 'requested_at')
+TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+
+
+def pending_request_spec():
+    """Argspec of a handed-in pending request (``pending_request``, fleet ``woodcore_pending_requests``)."""
+    return dict(
+        key_fingerprint=dict(type='str', required=True, no_log=False),
+        action=dict(type='str', required=True, choices=list(PENDING_ACTIONS)),
+        ip=dict(type='str', required=True),
+        requested_at=dict(type='str', required=True),
+    )
+
+
+def format_time(epoch):
+    return time.strftime(TIME_FORMAT, time.gmtime(epoch))
+
+
+def record_time(record):
+    """Epoch seconds of a record's ``requested_at`` (ISO 8601 UTC, or epoch seconds in old files); None if unknown."""
+    value = (record or {}).get('requested_at')
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not value:
+        return None
+    try:
+        return float(calendar.timegm(time.strptime(str(value), TIME_FORMAT)))
+    except ValueError:
+        return None
+
+
+def new_record(fingerprint, action, ip, epoch):
+    return dict(key_fingerprint=fingerprint, action=action, ip=ip, requested_at=format_time(epoch))
+
+
+def parse_pending_request(data, label='pending_request'):
+    """Validate a handed-in record; returns it normalised, or None. Raises PlanError naming the bad field."""
+    if not data:
+        return None
+    if not isinstance(data, dict):
+        raise PlanError('%s must be the pending_request dict an earlier run returned, got %s'
+                        % (label, type(data).__name__))
+    missing = [f for f in PENDING_FIELDS if not data.get(f)]
+    if missing:
+        raise PlanError('%s has no %s; pass the pending_request an earlier run returned, unchanged'
+                        % (label, ', '.join(missing)))
+    if data['action'] not in PENDING_ACTIONS:
+        raise PlanError('%s.action is %r; it must be one of %s' % (label, data['action'], ', '.join(PENDING_ACTIONS)))
+    try:
+        ip = str(addresses.parse_single_address(str(data['ip']), allow_ipv6=True))
+    except addresses.AddressError as exc:
+        raise PlanError('%s.ip: %s' % (label, exc))
+    epoch = record_time(data)
+    if epoch is None:
+        raise PlanError('%s.requested_at %r is not a UTC time like 2026-12-02T10:00:00Z'
+                        % (label, data['requested_at']))
+    return new_record(str(data['key_fingerprint']), data['action'], ip, epoch)
+
 
 class PendingLedger(object):
-    """Controller-side record of OTP requests this collection made, keyed by key fingerprint.
+    """The local record of requests this collection made, keyed by key fingerprint.
 
-    Whether keyprofile shows a pending IP is unknown; without this record a re-run would send a
-    second OTP email (and possibly void the first OTP). Several keys may be converged at once
-    (fleet_converge), so every read-modify-write holds one process-wide lock.
+    Whether keyprofile shows a pending IP is unknown; without a record a re-run would email a second
+    OTP (which may void the first). Every read-modify-write holds an exclusive ``flock`` on a lock file
+    beside the record, so concurrent runs (processes, or fleet threads) neither lose a record nor both
+    decide to send: ``claim`` checks and records a request in one step, before it is sent.
     """
 
-    _lock = threading.Lock()
+    _thread_lock = threading.Lock()
 
     def __init__(self, path, clock=time.time):
         self.path = os.path.expanduser(path) if path else None
         self.clock = clock
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with self._thread_lock:
+            if not self.path:
+                yield
+                return
+            directory = os.path.dirname(self.path) or '.'
+            try:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+                handle = os.open(self.path + '.lock', os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise PlanError('cannot open the pending OTP record %s: %s (set pending_state_path)' % (self.path, exc))
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                os.close(handle)
 
     def _load(self):
         if not self.path or not os.path.exists(self.path):
@@ -258,7 +364,6 @@ class PendingLedger(object):
             return
         directory = os.path.dirname(self.path) or '.'
         try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
             handle, tmp = tempfile.mkstemp(prefix='.pending.', dir=directory)
             with os.fdopen(handle, 'w') as out:
                 json.dump(data, out, indent=1, sort_keys=True)
@@ -266,152 +371,299 @@ class PendingLedger(object):
         except OSError as exc:
             raise PlanError('cannot write the pending OTP record %s: %s (set pending_state_path)' % (self.path, exc))
 
-    def pending(self, fingerprint, max_age):
-        with self._lock:
-            entry = self._load().get(fingerprint)
-        if entry and self.clock() - entry.get('requested_at', 0) < max_age:
-            return entry
-        return None
+    @staticmethod
+    def _normalise(fingerprint, entry):
+        if not isinstance(entry, dict) or entry.get('action') not in PENDING_ACTIONS or not entry.get('ip'):
+            return None
+        epoch = record_time(entry)
+        return new_record(fingerprint, entry['action'], entry['ip'], epoch if epoch is not None else 0)
 
-    def record(self, fingerprint, action, ip):
-        with self._lock:
+    def get(self, fingerprint):
+        with self._locked():
+            return self._normalise(fingerprint, self._load().get(fingerprint))
+
+    def claim(self, fingerprint, action, ip, max_age):
+        """Record a request about to be sent, unless the same one is already pending (younger than
+        ``max_age`` s). Returns (record, claimed): claimed is False when another run got there first."""
+        with self._locked():
             data = self._load()
-            data[fingerprint] = {'action': action, 'ip': ip, 'requested_at': self.clock()}
+            current = self._normalise(fingerprint, data.get(fingerprint))
+            if current and current['action'] == action and current['ip'] == ip \
+                    and self.clock() - record_time(current) < max_age:
+                return current, False
+            record = new_record(fingerprint, action, ip, self.clock())
+            data[fingerprint] = record
+            self._save(data)
+            return record, True
+
+    def clear(self, fingerprint, only=None):
+        """Forget the key's pending request (only ``only``, when given and still the one recorded)."""
+        with self._locked():
+            data = self._load()
+            current = data.get(fingerprint)
+            if current is None or (only is not None and self._normalise(fingerprint, current) != only):
+                return
+            del data[fingerprint]
             self._save(data)
 
-    def clear(self, fingerprint):
-        with self._lock:
-            data = self._load()
-            if data.pop(fingerprint, None) is not None:
-                self._save(data)
+
+# -- OTP refusals ---------------------------------------------------------------------------------
+# The gateway's texts for a refused OTP are not documented [U]. A void request (expired OTP, too many
+# attempts, nothing pending) needs a new OTP; a mistyped OTP must not cost one (a new request may void
+# the good OTP). When the text does not say which, neither is assumed.
+
+_SPENT = ('too many', 'attempts')
+_VOID = ('expire', 'no pending', 'not pending', 'nothing pending', 'no request', 'no ip whitelist request')
+_WRONG = ('invalid', 'incorrect', 'wrong', 'mismatch', 'not match')
+
+
+def otp_refusal_kind(message):
+    """'void', 'wrong' or 'unknown' for the gateway's reason text."""
+    text = (message or '').lower()
+    if any(w in text for w in _SPENT):
+        return 'void'
+    void = any(w in text for w in _VOID)
+    wrong = any(w in text for w in _WRONG)
+    if void and not wrong:
+        return 'void'
+    if wrong and not void:
+        return 'wrong'
+    return 'unknown'
 
 
 # -- converge ---------------------------------------------------------------------------------
 
 class Converger(object):
-    """The two-phase flow for one key. ``run()`` returns the module result."""
+    """The two-phase flow for one key. ``run()`` returns the module result.
 
-    def __init__(self, api, params, check_mode=False, ledger=None):
+    Failures are raised (ApiError / PlanError) carrying ``warnings`` and ``partial`` (``changed`` when
+    the key was changed before the failure, ``pending_request`` as it now stands), so that a failed
+    run still says what it did.
+    """
+
+    def __init__(self, api, params, check_mode=False, ledger=None, clock=time.time):
         self.api = api
         self.params = params
         self.check_mode = check_mode
         self.ledger = ledger or PendingLedger(None)
+        self.clock = clock
         self.fingerprint = key_fingerprint(params['api_key'])
+        self.masked = mask_key(params['api_key'])
         self.live = params['api_key'].startswith('wc_live_')
         self.warnings = []
+        self.handed_in = parse_pending_request(params.get('pending_request'))
+        if self.handed_in and self.handed_in['key_fingerprint'] != self.fingerprint:
+            self.warnings.append('the pending_request given is for another key (fingerprint %s, this key is %s); '
+                                 'it was ignored' % (self.handed_in['key_fingerprint'], self.fingerprint))
+            self.handed_in = None
 
-    def _result(self, changed, profile, ip_before, msg, pending_ip=None, otp_sent=False):
-        ip = profile.ip
-        return dict(changed=changed, ip=ip, pending_ip=pending_ip, pending_approval=pending_ip is not None,
-                    otp_sent=otp_sent, msg=msg, profile_ip_field=profile.ip_field,
-                    diff=dict(before={'ip': ip_before}, after={'ip': pending_ip or ip if changed else ip}),
+    # -- what is pending
+
+    def known_pending(self, profile=None):
+        """(record, source) of the request known to wait for approval, or (None, None). The gateway's
+        own pending field wins; else the newest of the handed-in record and the local one."""
+        candidates = []
+        if self.handed_in:
+            candidates.append((self.handed_in, 'the pending_request handed in'))
+        local = self.ledger.get(self.fingerprint)
+        if local:
+            candidates.append((local, 'the local record %s' % self.ledger.path))
+        if profile is not None and profile.pending_ip:
+            # keep the request time of a matching record; else the time it was seen
+            epochs = [record_time(r) for r, _s in candidates if r['action'] == 'whitelist' and r['ip'] ==
+                      profile.pending_ip]
+            return new_record(self.fingerprint, 'whitelist', profile.pending_ip,
+                              epochs[0] if epochs else self.clock()), 'the key profile'
+        if not candidates:
+            return None, None
+        return max(candidates, key=lambda c: record_time(c[0]) or 0)
+
+    def _fresh(self, record, source):
+        """Whether a known request still counts as pending. resend_after=0 always asks for a new OTP."""
+        if self.params['resend_after'] == 0:
+            return False
+        return source == 'the key profile' or self.clock() - record_time(record) < self.params['resend_after']
+
+    def _check_otp_target(self, known, source, action, wanted):
+        """An OTP approves whatever request it was emailed for: refuse one meant for another IP."""
+        if known is None or (known['action'] == action and known['ip'] == wanted):
+            return
+        what = 'whitelisting %s' % known['ip'] if known['action'] == 'whitelist' else 'removal of %s' % known['ip']
+        goal = 'whitelisting %s' % wanted if action == 'whitelist' else 'removal of %s' % wanted
+        raise PlanError(
+            'refusing to send the OTP: the request waiting for approval on key %s is %s (known from %s), not %s, '
+            'and the OTP would approve that one. Nothing was sent. To approve %s, re-run with ip=%s and the OTP; '
+            'to change to %s instead, re-run with ip=%s and no otp, which requests a new OTP for it'
+            % (self.masked, what, source, goal, known['ip'], known['ip'], wanted, wanted))
+
+    # -- result
+
+    def _result(self, changed, ip, ip_field, before, msg, pending=None, otp_sent=False, after=None):
+        return dict(changed=changed, ip=ip, pending_ip=pending['ip'] if pending else None,
+                    pending_approval=pending is not None, pending_request=pending, otp_sent=otp_sent, msg=msg,
+                    profile_ip_field=ip_field,
+                    diff=dict(before={'ip': before}, after={'ip': after if changed else ip}),
                     warnings=self.warnings)
 
-    def _lockout_warning(self, ip):
-        if self.live:
-            self.warnings.append(
-                'Woodcore live keys accept requests only from their whitelisted IP: once %s is approved, this key '
-                'works only from %s. If that is not the egress address of this automation, it is locked out of the '
-                'key.' % (ip, ip))
+    def _lockout_guard(self, action, before, wanted):
+        if not self.live:
+            return
+        if action == 'whitelist':
+            what = 'change the whitelisted IP of live key %s from %s to %s' % (self.masked, before or 'no IP', wanted)
+            after = 'once %s is approved, only %s can call the key' % (wanted, wanted)
+        else:
+            what = 'remove %s, the whitelisted IP of live key %s' % (wanted, self.masked)
+            after = 'once the removal is approved, no address can call the key'
+        if not self.params.get('allow_lockout'):
+            raise PlanError(
+                'refusing to %s: a live key answers only calls from its whitelisted IP, so %s, and this automation '
+                'is locked out of the key unless that is its own egress address. No change was requested. Set '
+                'allow_lockout=true if that is intended' % (what, after))
+        self.warnings.append(
+            'allow_lockout=true: about to %s; %s. If that is not the egress address of this automation, it is '
+            'locked out of the key.' % (what, after))
 
-    def _pending_ip(self, profile, action):
-        """The IP already waiting for approval: from the profile when it shows one, else the ledger."""
-        if action == 'whitelist' and profile.pending_ip:
-            return profile.pending_ip
-        entry = self.ledger.pending(self.fingerprint, self.params['resend_after'])
-        if entry and entry.get('action') == action:
-            return entry['ip']
-        return None
+    # -- flow
 
     def run(self):
+        try:
+            return self._run()
+        except (ApiError, PlanError) as exc:
+            exc.warnings = list(self.warnings)  # warnings reach the user on failures too
+            raise
+
+    def _run(self):
         wanted = self.params['ip']
+        action = 'whitelist' if self.params['state'] == 'present' else 'remove'
+        otp = self.params.get('otp')
+        if otp and not self.check_mode:
+            # before any request: what this run knows without asking the gateway
+            self._check_otp_target(*(self.known_pending() + (action, wanted)))
         profile = self.api.profile()
         before = profile.ip
-        if self.params['state'] == 'present':
-            return self._present(profile, before, wanted)
-        return self._absent(profile, before, wanted)
-
-    def _present(self, profile, before, wanted):
-        if profile.ip == wanted:
+        if action == 'whitelist' and before == wanted:
             if not self.check_mode:
                 self.ledger.clear(self.fingerprint)
-            return self._result(False, profile, before, 'the key already whitelists %s' % wanted)
-        self._lockout_warning(wanted)
+            return self._result(False, before, profile.ip_field, before, 'the key already whitelists %s' % wanted)
+        if action == 'remove' and before != wanted:
+            return self._result(False, before, profile.ip_field, before, 'the key does not whitelist %s' % wanted)
+        self._lockout_guard(action, before, wanted)
+        target = wanted if action == 'whitelist' else None
         if self.check_mode:
-            return self._result(True, profile, before, 'would request whitelisting %s (check mode)' % wanted,
-                                pending_ip=wanted)
-        otp = self.params.get('otp')
+            verb = ('would approve %s with the OTP' if otp else 'would request an OTP to %s') % (
+                'whitelisting %s' % wanted if action == 'whitelist' else 'removing %s' % wanted)
+            # a removal needs no OTP on some gateways, so check mode shows its end state; a new IP only pends
+            return self._result(True, before if action == 'whitelist' else None, profile.ip_field, before,
+                                verb + ' (check mode)', after=target)
+        known, source = self.known_pending(profile)
         if otp:
-            return self._approve(before, wanted, 'whitelist')
-        pending = self._pending_ip(profile, 'whitelist')
-        if pending == wanted:
-            return self._result(False, profile, before,
-                                'whitelisting %s already awaits approval; no new OTP was requested. Re-run with otp '
-                                'set to the code emailed to the key owner' % wanted, pending_ip=wanted)
-        if not self.params['request_otp']:
+            self._check_otp_target(known, source, action, wanted)
+            return self._approve(profile, action, wanted, known)
+        return self._request(profile, action, wanted, known, source)
+
+    def _request(self, profile, action, wanted, known, source):
+        before = profile.ip
+        what = 'whitelisting %s' % wanted if action == 'whitelist' else 'removal of %s' % wanted
+        if known and known['action'] == action and known['ip'] == wanted and self._fresh(known, source):
+            return self._result(False, before, profile.ip_field, before,
+                                '%s already awaits approval (known from %s); no new OTP was requested. Re-run with '
+                                'otp set to the code emailed to the key owner. If that OTP expired or never arrived, '
+                                're-run with resend_after=0 to request a new one' % (what, source), pending=known)
+        if action == 'whitelist' and not self.params['request_otp']:
             raise PlanError('the key whitelists %s, not %s, and request_otp=false forbids asking for an OTP email'
                             % (before or 'no IP', wanted))
-        sent = self._post(lambda: self.api.request_whitelist(wanted), 'whitelist', wanted)
-        return self._result(True, profile, before,
-                            'requested whitelisting %s: an OTP was emailed to the key owner. Re-run with otp set to '
-                            'that code to approve it' % wanted, pending_ip=wanted, otp_sent=sent)
-
-    def _absent(self, profile, before, wanted):
-        if profile.ip != wanted:
-            return self._result(False, profile, before, 'the key does not whitelist %s' % wanted)
-        if self.check_mode:
-            result = self._result(True, profile, before, 'would remove %s (check mode)' % wanted)
-            result['ip'] = None
-            result['diff']['after'] = {'ip': None}
-            return result
-        if self.params.get('otp'):
-            return self._approve(before, None, 'remove')
-        pending = self._pending_ip(profile, 'remove')
-        if pending == wanted:
-            return self._result(False, profile, before, 'removal of %s already awaits approval; re-run with otp'
-                                % wanted, pending_ip=wanted)
-        self._post(lambda: self.api.remove(wanted), 'remove', wanted)
+        record, claimed = self.ledger.claim(self.fingerprint, action, wanted, self.params['resend_after'])
+        if not claimed:  # a concurrent run has just requested the same
+            return self._result(False, before, profile.ip_field, before,
+                                '%s already awaits approval (requested by a concurrent run); no new OTP was '
+                                'requested' % what, pending=record)
+        send = self.api.request_whitelist if action == 'whitelist' else self.api.remove
+        self._send(lambda: send(wanted), record, action)
+        if action == 'whitelist':
+            return self._result(True, before, profile.ip_field, before,
+                                'requested whitelisting %s: an OTP was emailed to the key owner. Re-run with otp set '
+                                'to that code to approve it' % wanted, pending=record, otp_sent=True, after=wanted)
         after = self.api.profile()
         if after.ip is None:
             self.ledger.clear(self.fingerprint)
-            result = self._result(True, after, before, 'removed %s' % wanted)
-            result['diff']['after'] = {'ip': None}
-            return result
+            return self._result(True, None, after.ip_field, before, 'removed %s' % wanted, after=None)
         # The gateway kept the IP: removal needs OTP approval on this gateway.
-        return self._result(True, after, before, 'requested removal of %s: an OTP was emailed to the key owner. '
-                            'Re-run with otp set to that code to approve it' % wanted, pending_ip=wanted,
-                            otp_sent=True)
+        return self._result(True, after.ip, after.ip_field, before,
+                            'requested removal of %s: an OTP was emailed to the key owner. Re-run with otp set to '
+                            'that code to approve it' % wanted, pending=record, otp_sent=True, after=None)
 
-    def _post(self, send, action, ip):
+    def _send(self, send, record, action):
         """Send a write that emails an OTP. Never re-sent after an ambiguous failure: that would be a
-        second email. Returns whether an OTP was (probably) sent."""
+        second email; the claim stays, so the next run waits for the OTP instead."""
         try:
             send()
         except ApiError as exc:
             if not exc.ambiguous and exc.status not in (502, 503, 504):
+                self.ledger.clear(self.fingerprint, only=record)  # refused: nothing is pending
                 raise
-            # The request may have gone through. Record it so the next run does not send another.
-            self.ledger.record(self.fingerprint, action, ip)
             self.warnings.append('the response to the %s request was lost (%s); the gateway may have emailed an '
                                  'OTP. It is not re-sent: check the key owner\'s inbox and re-run with otp.'
                                  % (action, exc.message))
-            return True
-        self.ledger.record(self.fingerprint, action, ip)
-        return True
 
-    def _approve(self, before, wanted, action):
+    def _approve(self, profile, action, wanted, known):
+        before = profile.ip
+        target = wanted if action == 'whitelist' else None
         try:
             self.api.approve(self.params['otp'])
         except ApiError as exc:
-            raise ApiError('the gateway did not accept the OTP (%s); request a new one by re-running without otp'
-                           % (exc.provider_message or exc.message), method=exc.method, url=exc.url,
-                           status=exc.status, error_code=exc.error_code, provider_message=exc.provider_message,
-                           body_excerpt=exc.body_excerpt, tries=exc.tries)
-        profile = self.api.profile()
-        if profile.ip != wanted:
-            raise ApiError('the OTP was accepted, but the key profile now shows %s instead of %s'
-                           % (profile.ip or 'no IP', wanted or 'no IP'))
+            raise self._refused(exc, action, wanted, known)
+        # The key has changed from here on: every later failure still reports changed=true.
         self.ledger.clear(self.fingerprint)
-        verb = 'whitelisted %s' % wanted if action == 'whitelist' else 'removed %s' % before
-        result = self._result(True, profile, before, '%s (approved with the OTP)' % verb)
+        done = 'whitelisted %s' % wanted if action == 'whitelist' else 'removed %s' % wanted
+        checked = '' if known else (' The IP could not be checked before approving: no pending request was known '
+                                    '(no local record, none handed in, none shown by the key profile).')
+        try:
+            after = self.api.profile()
+        except ApiError as exc:
+            if exc.status != 403:
+                exc.args = ('the OTP was accepted, so the key has changed, but the verifying read failed: %s'
+                            % exc.message,)
+                exc.partial = dict(changed=True, pending_request=None)
+                raise
+            self.warnings.append(
+                'key %s: after the approval the gateway refuses this controller (HTTP 403 on the verifying read): '
+                'the key answers only calls from %s now, so this automation is locked out of it.'
+                % (self.masked, target or 'no address'))
+            result = self._result(True, target, profile.ip_field, before,
+                                  '%s (approved with the OTP). This controller is now locked out of the key: the '
+                                  'verifying read was refused (HTTP 403).%s' % (done, checked), after=target)
+            result.update(locked_out=True, approval_checked=bool(known))
+            return result
+        if after.ip != target:
+            exc = ApiError('the OTP was accepted, but the key profile now shows that the key whitelists %s, not %s%s'
+                           % (after.ip or 'no IP', target or 'no IP',
+                              ' (the OTP approved another request)' if not known else ''))
+            exc.partial = dict(changed=True, ip=after.ip, pending_request=None)
+            raise exc
+        result = self._result(True, after.ip, after.ip_field, before, '%s (approved with the OTP).%s' % (done, checked),
+                              after=target)
+        result.update(locked_out=False, approval_checked=bool(known))
         return result
+
+    def _refused(self, exc, action, wanted, known):
+        what = 'whitelisting %s' % wanted if action == 'whitelist' else 'removal of %s' % wanted
+        reason = exc.provider_message or exc.message
+        kind = otp_refusal_kind(exc.provider_message)
+        pending = known
+        if kind == 'wrong':
+            msg = ('the gateway refused the OTP (%s). The request for %s stays pending: re-run with the correct OTP'
+                   % (reason, what))
+        elif kind == 'void':
+            self.ledger.clear(self.fingerprint)
+            pending = None
+            msg = ('the gateway refused the OTP (%s): the request for %s is void, and the pending record was cleared. '
+                   'Re-run without otp to request a new OTP (one new email), then approve with that one'
+                   % (reason, what))
+        else:
+            msg = ('the gateway refused the OTP (%s). If the OTP was mistyped, re-run with the correct one. If it '
+                   'expired or too many attempts were made, re-run without otp and with resend_after=0 to request a '
+                   'new OTP for %s' % (reason, what))
+        error = ApiError(msg, method=exc.method, url=exc.url, status=exc.status, error_code=exc.error_code,
+                         provider_message=exc.provider_message, body_excerpt=exc.body_excerpt, tries=exc.tries)
+        error.partial = dict(changed=False, pending_request=pending)
+        return error

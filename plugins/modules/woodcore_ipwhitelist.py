@@ -18,9 +18,19 @@ description:
     verifies that the key now has the IP.
   - When the key already has the IP, nothing is sent and no email goes out. A request that is already
     pending is not sent again within O(resend_after) seconds.
-  - B(Lockout warning.) In production, every request for a key must come from its whitelisted IP.
-    Approving an IP that is not this controller's egress address locks this automation out of the key.
-    The module warns whenever it changes the IP of a live (C(wc_live_)) key.
+  - B(An OTP approves only the request it was emailed for.) Before sending an OTP, the module looks up the
+    request waiting for approval (the key profile's pending field when the gateway shows one, O(pending_request)
+    handed in from an earlier job, or the local record in O(pending_state_path)). If it is for another IP, the
+    module fails before sending anything. When no pending request is known, it approves and says in
+    RV(approval_checked) and RV(msg) that the IP could not be checked beforehand.
+  - B(Every refused OTP says how to go on.) A mistyped OTP keeps the request pending (re-run with the correct
+    one). An expired OTP, too many attempts or "nothing pending" void the request; the record is cleared, and a
+    re-run without O(otp) requests a new OTP at once.
+  - B(Lockout guard.) A live (C(wc_live_)) key answers only calls from its whitelisted IP, so approving another
+    IP locks this automation out of the key unless that IP is its own egress address. Changing or removing the
+    IP of a live key fails before any write unless O(allow_lockout=true), which then warns. An approval after
+    which the gateway refuses this controller (HTTP 403 on the verifying read) is reported as a success with
+    RV(locked_out=true) and a warning.
 author:
   - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
@@ -32,7 +42,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Only the key profile is read (one GET). No OTP is requested.
+      - Only the key profile is read (one GET). No OTP is requested and none is sent.
   diff_mode:
     support: full
     details:
@@ -59,6 +69,10 @@ options:
       - The one-time password emailed to the key's owner after a request, to approve it.
       - Letters and digits only (the gateway's examples are 11 lowercase letters and digits).
       - It never appears in results, errors or logs.
+      - B(Ad hoc runs:) give it through the E(WOODCORE_OTP) environment variable, not in C(-a). ansible-core 2.19
+        and later print a failed ad hoc task's arguments unmasked.
+      - If not set, the value of the E(WOODCORE_OTP) environment variable (or of the file named by
+        E(WOODCORE_OTP_FILE)) is used.
     type: str
   request_otp:
     description:
@@ -79,6 +93,48 @@ options:
         API key (the key itself is never written). Set to an empty string to disable the record.
     type: str
     default: ~/.cache/apiaccess.ipwhitelist/woodcore-pending.json
+  pending_request:
+    description:
+      - The RV(pending_request) an earlier run returned, handed back, for runs that do not share
+        O(pending_state_path) (every AWX job starts in a fresh execution environment).
+      - It holds the key's fingerprint (a hash, never the key), the action, the IP and the request time; never
+        the OTP. A record for another key is ignored with a warning.
+      - Used like the local record, to avoid emailing a second OTP and to check the IP an OTP approves.
+    type: dict
+    suboptions:
+      key_fingerprint:
+        description: Fingerprint of the API key the request was made for.
+        type: str
+        required: true
+      action:
+        description: V(whitelist) or V(remove).
+        type: str
+        required: true
+        choices: [whitelist, remove]
+      ip:
+        description: The IP the request is for.
+        type: str
+        required: true
+      requested_at:
+        description: When it was requested, UTC, like V(2026-12-02T10:00:00Z).
+        type: str
+        required: true
+  allow_lockout:
+    description:
+      - Allow changing or removing the whitelisted IP of a live (C(wc_live_)) key.
+      - After approval, only the new IP can call a live key; if that is not this automation's egress address,
+        the automation is locked out of the key. The module warns when it does this.
+    type: bool
+    default: false
+  allow_private:
+    description:
+      - Allow a private O(ip) (RFC 1918, carrier-grade NAT C(100.64.0.0/10), IPv6 unique local), for a gateway
+        reached over a private link.
+      - Unspecified, broadcast, loopback, link-local, multicast and reserved addresses are always refused, before
+        any request. The documentation ranges (C(192.0.2.0/24), C(198.51.100.0/24), C(203.0.113.0/24)) are
+        allowed, as sandbox keys and examples use them.
+    type: bool
+    default: false
   allow_ipv6:
     description:
       - Send an IPv6 O(ip). The gateway documents IPv4 only; leave this off unless your gateway accepts IPv6.
@@ -117,11 +173,25 @@ EXAMPLES = r'''
     otp: "{{ otp_prompt.user_input }}"
   when: wl.pending_approval
 
-# AWX: a survey variable (password type) carries the OTP into the second job.
+# AWX: the first job's pending_request goes to the second job (set_stats, or a survey), and a
+# survey variable (password type) carries the OTP.
+- name: Request, and publish the pending request for the next workflow node
+  apiaccess.ipwhitelist.woodcore_ipwhitelist:
+    ip: 203.0.113.7
+  register: wl
+
+- name: Hand the pending request to the approval job (AWX artifacts)
+  ansible.builtin.set_stats:
+    data:
+      woodcore_pending_request: "{{ wl.pending_request }}"
+  when: wl.pending_approval
+
+# The approval job (woodcore_pending_request arrives as an extra variable):
 - name: Approve with the OTP from an AWX survey
   apiaccess.ipwhitelist.woodcore_ipwhitelist:
     ip: 203.0.113.7           # api_key comes from the WOODCORE_API_KEY credential
     otp: "{{ woodcore_otp | default(omit) }}"
+    pending_request: "{{ woodcore_pending_request | default(omit) }}"
 
 - name: Stop whitelisting an old address (only if it is the current one)
   apiaccess.ipwhitelist.woodcore_ipwhitelist:
@@ -148,6 +218,22 @@ otp_sent:
   description: Whether this task made the gateway email an OTP.
   returned: success
   type: bool
+pending_request:
+  description:
+    - The request waiting for approval, as data to hand to a later run (O(pending_request)); V(null) when
+      nothing is pending. Never the key or the OTP.
+    - On failure it is returned too, as it then stands (V(null) when the failure voided the request).
+  returned: always
+  type: dict
+  sample: {key_fingerprint: 3f1c0e9a7b2d4c55, action: whitelist, ip: 203.0.113.8, requested_at: '2026-12-02T10:00:00Z'}
+approval_checked:
+  description: Whether the IP of the approved request was known, and checked, before the OTP was sent.
+  returned: when an OTP was accepted
+  type: bool
+locked_out:
+  description: Whether the gateway refused this controller after the approval (HTTP 403 on the verifying read).
+  returned: when an OTP was accepted
+  type: bool
 msg:
   description: What happened, and what to do next.
   returned: always
@@ -169,12 +255,12 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, check_libraries, run_module,
+    PlanError, check_libraries, run_module, secret_fallback,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.woodcore import (
-    DEFAULT_LEDGER, OTP_RE, Converger, PendingLedger, build_api, validate_connection, woodcore_argument_spec,
+    DEFAULT_LEDGER, Converger, PendingLedger, build_api, pending_request_spec, validate_connection,
+    validate_ip, validate_otp, woodcore_argument_spec,
 )
 
 
@@ -183,10 +269,13 @@ def main():
     argument_spec.update(
         ip=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
-        otp=dict(type='str', no_log=True),
+        otp=dict(type='str', no_log=True, fallback=(secret_fallback, ['WOODCORE_OTP'])),
         request_otp=dict(type='bool', default=True),
         resend_after=dict(type='int', default=900),
         pending_state_path=dict(type='str', default=DEFAULT_LEDGER),
+        pending_request=dict(type='dict', options=pending_request_spec()),
+        allow_lockout=dict(type='bool', default=False),
+        allow_private=dict(type='bool', default=False),
         allow_ipv6=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -195,10 +284,8 @@ def main():
 
     def work():
         validate_connection(params)
-        params['ip'] = str(addresses.parse_single_address(params['ip'], allow_ipv6=params['allow_ipv6']))
-        if params['otp'] is not None and not OTP_RE.match(params['otp']):
-            raise PlanError('otp must be 4 to 64 letters or digits; the value given has other characters '
-                            '(it is not shown)')
+        params['ip'] = validate_ip(params['ip'], params['state'], params['allow_ipv6'], params['allow_private'])
+        validate_otp(params['otp'])
         if params['resend_after'] < 0:
             raise PlanError('resend_after must be 0 or more, got %r' % params['resend_after'])
         api = build_api(params)

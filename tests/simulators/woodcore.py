@@ -46,6 +46,10 @@ class WoodcoreSimulator(Simulator):
         # [U] OTP lifetime in seconds and wrong attempts allowed before the request is void.
         'otp_ttl': 600,
         'otp_attempt_limit': 5,
+        # [U] The texts of refused OTPs: 'distinct' ("Invalid OTP", "OTP has expired", "Too many invalid OTP
+        # attempts; request a new OTP", "No pending IP whitelist request") or 'combined' (every refusal says
+        # "Invalid or expired OTP", so a client cannot tell a typo from a void request).
+        'otp_error_texts': 'distinct',
         # [U] A second whitelist POST while one is pending: 'replace' (new OTP, old one void)
         # or 'reject' (400, the pending request stays).
         'second_post_while_pending': 'replace',
@@ -161,7 +165,8 @@ class WoodcoreSimulator(Simulator):
             data['apiKey'] = key['key']
         self._set_path(data, self.settings['profile_ip_field'], key['ip'])
         if self.settings['pending_visible']:
-            pending = key['pending'] if key['pending'] and key['pending']['action'] == 'whitelist' else None
+            pending = key['pending'] if key['pending'] and key['pending']['action'] == 'whitelist' \
+                and key['pending']['expires'] > time.time() else None  # an expired request is not shown [I]
             self._set_path(data, self.settings['profile_pending_field'], pending['ip'] if pending else None)
         return data
 
@@ -229,23 +234,24 @@ class WoodcoreSimulator(Simulator):
         self._send_otp(key, 'whitelist', ip)
         return self._ok('OTP sent successfully', {}, headers)
 
+    def _otp_refused(self, text, headers):
+        if self.settings['otp_error_texts'] == 'combined':
+            text = 'Invalid or expired OTP'
+        return self._fail(400, {'status': '0', 'message': {'message': text, 'error': 'Bad Request'}}, headers)
+
     def _approve(self, otp, key, headers):
         pending = key['pending']
         if pending is None:
-            return self._fail(400, {'status': '0', 'message': {
-                'message': 'No pending IP whitelist request', 'error': 'Bad Request'}}, headers)
+            return self._otp_refused('No pending IP whitelist request', headers)
         if pending['expires'] <= time.time():
             key['pending'] = None
-            return self._fail(400, {'status': '0', 'message': {'message': 'OTP has expired', 'error': 'Bad Request'}},
-                              headers)
+            return self._otp_refused('OTP has expired', headers)
         if not secrets.compare_digest(otp, pending['otp']):
             pending['attempts'] += 1
             if pending['attempts'] >= self.settings['otp_attempt_limit']:
                 key['pending'] = None
-                return self._fail(400, {'status': '0', 'message': {
-                    'message': 'Too many invalid OTP attempts; request a new OTP', 'error': 'Bad Request'}}, headers)
-            return self._fail(400, {'status': '0', 'message': {'message': 'Invalid OTP', 'error': 'Bad Request'}},
-                              headers)
+                return self._otp_refused('Too many invalid OTP attempts; request a new OTP', headers)
+            return self._otp_refused('Invalid OTP', headers)
         key['pending'] = None
         if pending['action'] == 'remove':
             key['ip'] = None

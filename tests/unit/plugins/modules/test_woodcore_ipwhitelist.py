@@ -107,13 +107,13 @@ def test_old_otp_is_void_after_replacement(capsys, woodcore, ledger):
     first = woodcore.emails()[0]['otp']
     run_module(capsys, module.main, args(woodcore, ledger, ip='203.0.113.9'))
     failed, result = run_module(capsys, module.main, args(woodcore, ledger, ip='203.0.113.9', otp=first))
-    assert failed and 'did not accept the OTP' in result['msg']
+    assert failed and 'refused the OTP (Invalid OTP)' in result['msg'] and 're-run with the correct OTP' in result['msg']
 
 
 def test_wrong_otp(capsys, woodcore, ledger):
     run_module(capsys, module.main, args(woodcore, ledger))
     failed, result = run_module(capsys, module.main, args(woodcore, ledger, otp='wrongotp123'))
-    assert failed and 'did not accept the OTP (Invalid OTP)' in result['msg']
+    assert failed and 'refused the OTP (Invalid OTP)' in result['msg'] and not result['changed']
     assert 'wrongotp123' not in json.dumps(result)
     assert woodcore.key_state('payments-sandbox')['ip'] == '203.0.113.7'
 
@@ -134,7 +134,7 @@ def test_expired_otp(capsys, woodcore, ledger):
     otp = woodcore.emails()[0]['otp']
     woodcore.expire_otps()
     failed, result = run_module(capsys, module.main, args(woodcore, ledger, otp=otp))
-    assert failed and 'OTP has expired' in result['msg'] and 're-running without otp' in result['msg']
+    assert failed and 'OTP has expired' in result['msg'] and 'Re-run without otp' in result['msg']
 
 
 def test_digit_otps(capsys, woodcore, ledger):
@@ -214,17 +214,34 @@ def test_ambiguous_profile_fails_listing_candidates(capsys, woodcore, ledger):
     assert 'ipWhitelist' in result['msg'] and woodcore.emails() == []
 
 
-def test_live_key_change_warns_about_lockout(capsys, woodcore, ledger):
+def test_live_key_change_is_refused_without_allow_lockout(capsys, woodcore, ledger):
     failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY))
-    assert not failed and any('locked out' in w for w in warning_texts(result))
+    assert failed and not result['changed'] and 'allow_lockout=true' in result['msg']
+    assert 'only 203.0.113.8 can call the key' in result['msg'] and WC_LIVE_KEY not in json.dumps(result)
+    assert calls(woodcore) == [PROFILE] and woodcore.emails() == []
+    # removal too
+    failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY, ip='203.0.113.7',
+                                                          state='absent'))
+    assert failed and 'no address can call the key' in result['msg']
+    assert calls(woodcore) == [PROFILE, PROFILE] and woodcore.key_state('payments-live')['ip'] == '203.0.113.7'
+
+
+def test_live_key_change_with_allow_lockout_warns(capsys, woodcore, ledger):
+    failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY, allow_lockout=True))
+    assert not failed and result['otp_sent'] and any('locked out' in w for w in warning_texts(result))
+
+
+def test_live_key_unchanged_needs_no_opt_in(capsys, woodcore, ledger):
+    failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY, ip='203.0.113.7'))
+    assert not failed and not result['changed']
 
 
 def test_production_enforcement_blocks_other_sources(capsys, woodcore, ledger):
     woodcore.update_settings({'enforce_source_ip': 'live', 'caller_ip': '198.51.100.50'})
-    failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY))
+    failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY, allow_lockout=True))
     assert failed and result['http_status'] == 403 and 'must come from its whitelisted IP' in result['msg']
     woodcore.update_settings({'caller_ip': '203.0.113.7'})
-    failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY))
+    failed, result = run_module(capsys, module.main, args(woodcore, ledger, api_key=WC_LIVE_KEY, allow_lockout=True))
     assert not failed and result['otp_sent']
 
 
