@@ -61,6 +61,9 @@ def argument_spec():
         woodcore_base_url=dict(type='str', fallback=(env_fallback, ['WOODCORE_BASE_URL'])),
         woodcore_api_key=dict(type='str', no_log=True, fallback=(secret_fallback, ['WOODCORE_API_KEY'])),
         woodcore_otps=dict(type='dict', default={}, no_log=True),
+        woodcore_pending_requests=dict(type='dict', default={}),
+        woodcore_allow_lockout=dict(type='bool', default=False),
+        woodcore_allow_private=dict(type='bool', default=False),
         woodcore_request_otp=dict(type='bool', default=True),
         woodcore_resend_after=dict(type='int', default=900),
         woodcore_pending_state_path=dict(type='str', default=woodcore.DEFAULT_LEDGER),
@@ -112,6 +115,8 @@ def _woodcore_params(params, key, ip):
         api_key=key.get('api_key') or params['woodcore_api_key'],
         base_url=key.get('base_url') or params['woodcore_base_url'], ip=ip, state='present',
         otp=(params['woodcore_otps'] or {}).get(key['name']), request_otp=params['woodcore_request_otp'],
+        pending_request=(params['woodcore_pending_requests'] or {}).get(key['name']),
+        allow_lockout=params['woodcore_allow_lockout'],
         resend_after=params['woodcore_resend_after'], profile_ip_field=key.get('profile_ip_field'),
         profile_pending_field=key.get('profile_pending_field'), timeout=params['timeout'],
         validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
@@ -157,13 +162,18 @@ class Plan(object):
             kp = _woodcore_params(params, key, ip)
             try:
                 woodcore.validate_connection(kp)
-                kp['ip'] = str(addresses.parse_single_address(ip))
+                kp['ip'] = woodcore.validate_ip(ip, allow_private=params['woodcore_allow_private'])
+                woodcore.validate_otp(kp.get('otp'), label='the OTP given')
+                kp['pending_request'] = woodcore.parse_pending_request(
+                    kp['pending_request'], label='woodcore_pending_requests[%s]' % key['name'])
             except (PlanError, addresses.AddressError) as exc:
                 raise FleetError('Woodcore key %s: %s' % (key['name'], exc))
-            otp = kp.get('otp')
-            if otp is not None and not woodcore.OTP_RE.match(otp):
-                raise FleetError('the OTP given for Woodcore key %s must be 4 to 64 letters or digits' % key['name'])
             self.woodcore.append((key, kp))
+        names = set(k['name'] for k in params['woodcore_keys'])
+        unknown = sorted(set(params['woodcore_otps'] or {}) - names)
+        if unknown:
+            raise FleetError('woodcore_otps names no Woodcore key of this run: %s; the keys are %s'
+                             % (', '.join(unknown), ', '.join(sorted(names)) or 'none'))
 
 
 def run(params, check_mode=False, diff=False):
@@ -213,7 +223,10 @@ def run(params, check_mode=False, diff=False):
             result.update(name=key['name'], failed=False)
             return result
         except (ApiError, PlanError) as exc:
-            return dict(name=key['name'], failed=True, changed=False, msg=str(exc), warnings=[])
+            partial = getattr(exc, 'partial', None) or {}
+            return dict(name=key['name'], failed=True, changed=bool(partial.get('changed')), msg=str(exc),
+                        pending_request=partial.get('pending_request', kp.get('pending_request')),
+                        warnings=getattr(exc, 'warnings', None) or [])
 
     workers = min(params['concurrency'], max(1, len(plan.atlas) + len(plan.woodcore)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -233,11 +246,23 @@ def run(params, check_mode=False, diff=False):
         entries=addresses.sorted_canonical(plan.networks),
         atlas=atlas_results, woodcore=woodcore_results,
         pending=[r['name'] for r in woodcore_results if r.get('pending_approval')],
-        summary=summary_lines(atlas_results, woodcore_results),
+        woodcore_pending_requests=_pending_requests(params, woodcore_results),
+        summary=summary_lines(atlas_results, woodcore_results, check_mode),
         requests=sum(c.request_count for c in clients),
         diff=_diffs('atlas', atlas_results) + _diffs('woodcore', woodcore_results),
         warnings=warnings,
     )
+
+
+def _pending_requests(params, woodcore_results):
+    """Key name -> pending request, for the next job (set_stats): this run's keys as they now stand,
+    and the handed-in requests of keys this run did not touch, unchanged."""
+    requests = dict((name, record) for name, record in (params['woodcore_pending_requests'] or {}).items())
+    for result in woodcore_results:
+        requests.pop(result['name'], None)
+        if result.get('pending_request'):
+            requests[result['name']] = result['pending_request']
+    return requests
 
 
 def _diffs(provider, results):
@@ -255,24 +280,30 @@ def _listing(entries, limit=4):
     return '%d (%s, ... +%d more)' % (len(entries), ', '.join(entries[:limit]), len(entries) - limit)
 
 
-def summary_lines(atlas_results, woodcore_results):
+def summary_lines(atlas_results, woodcore_results, check_mode=False):
+    """One line per key; in check mode in the conditional, since nothing was sent."""
+    would = 'would ' if check_mode else ''
     lines = []
     for r in atlas_results:
         if r['failed']:
             state = 'FAILED: %s' % r['msg']
         elif r['changed']:
-            state = 'added %s; removed %s' % (_listing(r['added']), _listing(r['removed']))
+            state = '%s %s; %s %s' % (would + 'add' if would else 'added', _listing(r['added']),
+                                      would + 'remove' if would else 'removed', _listing(r['removed']))
         else:
             state = 'unchanged (%d entries)' % r['entry_count']
         lines.append('atlas    %-24s %s' % (r['name'], state))
     for r in woodcore_results:
         if r['failed']:
             state = 'FAILED: %s' % r['msg']
+        elif check_mode and r['changed']:
+            state = r['msg'].replace(' (check mode)', '')  # "would request an OTP for ...", "would approve ..."
         elif r.get('pending_approval'):
             state = 'pending approval of %s (%s)' % (r['pending_ip'], 'OTP emailed' if r['otp_sent']
                                                      else 'OTP already requested')
         elif r['changed']:
-            state = 'whitelisted %s' % r['ip']
+            state = 'whitelisted %s%s' % (r['ip'], ' (this controller is now locked out of the key)'
+                                           if r.get('locked_out') else '')
         else:
             state = 'unchanged (%s)' % r['ip']
         lines.append('woodcore %-24s %s' % (r['name'], state))

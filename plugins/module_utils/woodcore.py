@@ -550,7 +550,7 @@ class Converger(object):
         self._lockout_guard(action, before, wanted)
         target = wanted if action == 'whitelist' else None
         if self.check_mode:
-            verb = ('would approve %s with the OTP' if otp else 'would request an OTP to %s') % (
+            verb = ('would approve %s with the OTP given' if otp else 'would request an OTP for %s') % (
                 'whitelisting %s' % wanted if action == 'whitelist' else 'removing %s' % wanted)
             # a removal needs no OTP on some gateways, so check mode shows its end state; a new IP only pends
             return self._result(True, before if action == 'whitelist' else None, profile.ip_field, before,

@@ -190,6 +190,22 @@ options:
       - OTPs emailed to the owners of pending Woodcore keys, by key name, to approve their requests.
     type: dict
     default: {}
+  woodcore_pending_requests:
+    description:
+      - Pending Woodcore requests by key name, as an earlier run returned them (RV(woodcore_pending_requests)), for
+        runs that do not share O(woodcore_pending_state_path), such as the jobs of an AWX workflow.
+      - Each value is a O(apiaccess.ipwhitelist.woodcore_ipwhitelist#module:pending_request). It decides which IP an
+        OTP may approve, and keeps a repeated request from emailing a second OTP.
+    type: dict
+    default: {}
+  woodcore_allow_lockout:
+    description: As O(apiaccess.ipwhitelist.woodcore_ipwhitelist#module:allow_lockout), for every Woodcore key.
+    type: bool
+    default: false
+  woodcore_allow_private:
+    description: As O(apiaccess.ipwhitelist.woodcore_ipwhitelist#module:allow_private), for every Woodcore key.
+    type: bool
+    default: false
   woodcore_request_otp:
     description: Whether Woodcore keys that need a change may request an OTP email.
     type: bool
@@ -253,8 +269,17 @@ pending:
   returned: always
   type: list
   elements: str
+woodcore_pending_requests:
+  description:
+    - Pending Woodcore requests by key name after this run (this run's keys as they now stand, and the
+      O(woodcore_pending_requests) of keys it did not touch). Hand them to the next run; the role publishes them
+      with C(set_stats). Never a key or an OTP.
+  returned: always
+  type: dict
+  sample: {payments: {key_fingerprint: 3f1c0e9a7b2d4c55, action: whitelist, ip: 198.51.100.254,
+                      requested_at: '2026-12-02T10:00:00Z'}}
 summary:
-  description: One readable line per key.
+  description: One readable line per key (in check mode, what would be done).
   returned: always
   type: list
   elements: str

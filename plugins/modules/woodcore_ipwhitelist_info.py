@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Reads C(GET /gateway/keyprofile) and returns the profile with every secret value masked, plus the
     whitelisted IP and any pending IP the gateway shows.
-  - Also returns the request known to wait for OTP approval (RV(pending_request)): from the key profile when
+  - Also returns the request known to wait for OTP approval (RV(pending_request)). It comes from the key profile when
     the gateway shows one, else from O(pending_request) or the local record in O(pending_state_path), the
     same sources M(apiaccess.ipwhitelist.woodcore_ipwhitelist) uses. Never the OTP.
 author:

@@ -88,7 +88,7 @@ def test_woodcore_keys_without_api_key_use_the_fleet_default(atlas, woodcore, tm
     (dict(woodcore_keys=[{'name': 'pay', 'api_key': 'nope_123456789'}], fleet={'a': '203.0.113.10'}),
      'Woodcore key pay: api_key does not look like a Woodcore API key'),
     (dict(woodcore_keys=[{'name': 'pay', 'api_key': WC_KEY, 'ip': '203.0.113.10'}],
-          woodcore_otps={'pay': 'bad otp!'}), 'the OTP given for Woodcore key pay'),
+          woodcore_otps={'pay': 'bad otp!'}), 'Woodcore key pay: the OTP given must be 4 to 64 letters or digits'),
     (dict(concurrency=0), 'concurrency must be 1 or more'),
     (dict(woodcore_keys=[{'name': 'pay', 'ip': '203.0.113.10'}]), 'Woodcore key pay has no api_key'),
 ])
