@@ -115,7 +115,9 @@ class Job(object):
         self.atlas_credential = atlas_credential
         self.launches = 0
 
-    def launch(self, survey=None, verbosity=4):
+    def launch(self, survey=None, verbosity=4, fresh_environment=False):
+        """``fresh_environment``: the pending-request file lives in the job's own directory, as in a real
+        AWX execution environment, so nothing carries over from an earlier job but what AWX passes on."""
         self.launches += 1
         pdd = self.tmp_path / ('job%d' % self.launches)
         (pdd / 'env').mkdir(parents=True)
@@ -138,7 +140,8 @@ class Job(object):
         extra_vars.update({
             'fleet_whitelist_atlas_keys': [{'name': 'main', 'org_id': ORG, 'api_key': KEY_ID, 'purge': True}],
             'fleet_whitelist_woodcore_keys': [{'name': 'payments', 'ip': '198.51.100.254'}],
-            'fleet_whitelist_woodcore_pending_state_path': str(self.tmp_path / 'pending.json'),
+            'fleet_whitelist_woodcore_pending_state_path': str((pdd if fresh_environment else self.tmp_path)
+                                                               / 'pending.json'),
         })
         extra_vars.update(survey or {})
         (pdd / 'env' / 'extravars').write_text(json.dumps(extra_vars))
@@ -157,6 +160,11 @@ class Job(object):
             suppress_env_files=True, quiet=True, ident='job%d' % self.launches)
         self.result = result
         return result
+
+    def artifacts(self):
+        """What AWX passes on to the next workflow node: the set_stats data of the playbook_on_stats event."""
+        stats = [e for e in self.result.events if e.get('event') == 'playbook_on_stats']
+        return stats[-1]['event_data'].get('artifact_data', {})
 
     def artifact_text(self):
         """Everything runner keeps about the job: the artifact dir (stdout, command with its env dump,
@@ -194,6 +202,40 @@ def test_job_template_with_credentials_and_otp_survey(tmp_path, atlas, woodcore,
     # what runner calls the env dump is there, and it holds file paths, not values
     command = json.loads((job.private_data_dir / 'artifacts' / 'job2' / 'command').read_text())
     assert command['env']['WOODCORE_API_KEY_FILE'].startswith(str(job.private_data_dir / 'env'))
+
+
+def test_workflow_hands_the_pending_request_to_the_approval_job(tmp_path, atlas, woodcore):
+    """Request job -> (approval node) -> approve job, each in a fresh environment: the pending request
+    travels as set_stats artifacts, which AWX turns into the next node's extra variables."""
+    job = Job(tmp_path, atlas, woodcore, 'atlas_api_key')
+    first = job.launch(fresh_environment=True)
+    assert first.status == 'successful', job.artifact_text()[-4000:]
+    artifacts = job.artifacts()
+    pending = artifacts['fleet_whitelist_woodcore_pending_requests']['payments']
+    assert pending['ip'] == '198.51.100.254' and pending['action'] == 'whitelist'
+    assert WC_KEY not in json.dumps(artifacts) and len(woodcore.emails()) == 1
+
+    # the request job again (a retried node), with the artifacts: no second email
+    again = job.launch(survey=artifacts, fresh_environment=True)
+    assert again.status == 'successful' and len(woodcore.emails()) == 1, job.artifact_text()[-4000:]
+    assert 'pending approval of 198.51.100.254 (OTP already requested)' in job.artifact_text()
+
+    # an approve job whose key entry was edited to another IP: refused before the OTP is sent
+    otp = woodcore.emails()[0]['otp']
+    survey = dict(artifacts, fleet_whitelist_woodcore_otps={'payments': otp},
+                  fleet_whitelist_woodcore_keys=[{'name': 'payments', 'ip': '198.51.100.253'}])
+    wrong = job.launch(survey=survey, fresh_environment=True)
+    assert wrong.status == 'failed' and 'whitelisting 198.51.100.254' in job.artifact_text()
+    assert not [e for e in woodcore.log if '/approve/' in e['path']]
+
+    # the approve job with the artifacts and the OTP from the survey
+    approved = job.launch(survey=dict(artifacts, fleet_whitelist_woodcore_otps={'payments': otp}),
+                          fresh_environment=True)
+    text = job.artifact_text()
+    assert approved.status == 'successful', text[-4000:]
+    assert woodcore.key_state('payments-sandbox') == {'ip': '198.51.100.254', 'pending_ip': None}
+    assert job.artifacts()['fleet_whitelist_woodcore_pending_requests'] == {}
+    assert otp not in text and WC_KEY not in text and len(woodcore.emails()) == 1
 
 
 def test_ansible_builder_introspect_lists_exactly_the_runtime_dependencies():
