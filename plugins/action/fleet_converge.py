@@ -12,6 +12,9 @@ from the play's hostvars.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
@@ -51,42 +54,111 @@ class ActionModule(ActionBase):
             result[host] = value
         return result
 
+    def _task_environment(self):
+        """The task's ``environment:`` (play, block and task levels merged), templated: what a module
+        process would get on top of the controller's own environment."""
+        merged = {}
+        environments = self._task.environment or []
+        for environment in environments if isinstance(environments, list) else [environments]:
+            if environment:
+                merged.update(self._templar.template(environment))
+        return dict((str(k), str(v)) for k, v in merged.items())
+
+    def _unlimited_play_hosts(self):
+        """The hosts the play's pattern matches without --limit, or None when that cannot be told."""
+        try:
+            inventory = self._task.get_variable_manager()._inventory  # pylint: disable=protected-access
+            play = self._task.get_play() if hasattr(self._task, 'get_play') else self._task._parent._play
+            return [h.name for h in inventory.get_hosts(play.hosts, ignore_limits=True, ignore_restrictions=True)]
+        except Exception:  # pylint: disable=broad-except  # older or newer internals: assume the limit narrows
+            return None
+
+    def _limit_hazard(self, task_vars, args):
+        """Why the fleet is not the whole fleet under --limit, or None."""
+        limit = task_vars.get('ansible_limit')
+        if not limit or args.get('fleet'):
+            return None
+        play_hosts = set(task_vars.get('ansible_play_hosts_all') or [])
+        unlimited = self._unlimited_play_hosts()
+        if unlimited is not None and set(unlimited) <= play_hosts:
+            return None  # a limit that leaves the whole play (AWX templates often carry one)
+        named = args.get('hosts')
+        if not named:
+            return "the fleet is the play's hosts"
+        groups = (task_vars.get('groups') or {}).values()
+        if set(named) == play_hosts and not any(set(members) == set(named) for members in groups):
+            return 'the hosts named as the fleet are exactly the limited play (ansible_play_hosts_all?)'
+        return None
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
+        play_hosts = task_vars.get('ansible_play_hosts') or []
+        if not self._task.run_once and len(play_hosts) > 1 and task_vars.get('inventory_hostname') != play_hosts[0]:
+            # one converge covers the whole play; repeating it per host only multiplies the requests
+            result.update(skipped=True, changed=False,
+                          msg='skipped: fleet_converge converges every key for the whole play once, on %s; set '
+                              'run_once: true on the task' % play_hosts[0])
+            return result
         args = dict(self._task.args)
-        # the fleet defaults to the play's hosts, which --limit narrows
-        limit = None if args.get('fleet') or args.get('hosts') else task_vars.get('ansible_limit')
+        hazard = self._limit_hazard(task_vars, args)
         if not args.get('fleet'):
             hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
             args['fleet'] = self._fleet_from_hostvars(task_vars, hosts, args.get('address_var') or
                                                       'fleet_whitelist_address')
-        validation = ArgumentSpecValidator(fleet.argument_spec()).validate(args)
-        no_log_values = validation._no_log_values  # pylint: disable=protected-access
-        if validation.error_messages:
-            result.update(failed=True, converged=False,
-                          msg=remove_values('; '.join(validation.error_messages), no_log_values))
-            return result
-        purging = [k.get('name') or k['api_key'] for k in validation.validated_parameters['atlas_keys'] if k['purge']]
-        if limit and purging:
-            result.update(failed=True, converged=False, changed=False, requests=0, msg=(
-                'refusing to purge under --limit: the limit %r narrows the play to %d host(s), and the fleet is the '
-                "play's hosts, so Atlas key(s) %s would lose the address of every host outside the limit. Nothing was "
-                'sent. Run without --limit, or name the fleet explicitly (role: fleet_whitelist_hosts, for example '
-                "\"{{ groups['fleet'] }}\"; fleet_converge: hosts)" % (limit, len(args['fleet']), ', '.join(purging))))
-            return result
-        if not HAS_REQUESTS:
-            result.update(failed=True, msg='the Python library requests is required on the controller')
-            return result
-        try:
-            outcome = fleet.run(validation.validated_parameters, check_mode=bool(self._task.check_mode),
-                                diff=bool(self._task.diff))
-        except (PlanError, ApiError, addresses.AddressError) as exc:
-            outcome = dict(failed=True, converged=False, changed=False, msg=str(exc), requests=0)
+        with _environ(self._task_environment()):
+            outcome, no_log_values = self._converge(args, hazard, task_vars)
+        if not self._task.run_once and len(play_hosts) > 1:
+            outcome.setdefault('warnings', []).append(
+                'fleet_converge ran without run_once on a play of %d hosts: it converged once, here, and skipped '
+                'the other hosts; set run_once: true on the task' % len(play_hosts))
         for warning in outcome.pop('warnings', []):
             display.warning(remove_values(warning, no_log_values))
         result.update(_scrub(outcome, no_log_values))
         return result
+
+    def _converge(self, args, hazard, task_vars):
+        validation = ArgumentSpecValidator(fleet.argument_spec()).validate(args)
+        no_log_values = validation._no_log_values  # pylint: disable=protected-access
+        if validation.error_messages:
+            return dict(failed=True, converged=False, changed=False, requests=0,
+                        msg=remove_values('; '.join(validation.error_messages), no_log_values)), no_log_values
+        params = validation.validated_parameters
+        purging = [k.get('name') or k['api_key'] for k in params['atlas_keys'] if k['purge']]
+        taking = [k['name'] for k in params['woodcore_keys'] if not k.get('ip')]
+        if hazard and (purging or taking):
+            targets = []
+            if purging:
+                targets.append('purging Atlas key(s) %s would lose the address of every host outside the limit'
+                               % ', '.join(purging))
+            if taking:
+                targets.append("Woodcore key(s) %s (no ip) would take a limited host's address as their only IP"
+                               % ', '.join(taking))
+            return dict(failed=True, converged=False, changed=False, requests=0, msg=(
+                'refusing to run under --limit: the limit %r narrows the play to %d host(s), and %s, so %s. Nothing '
+                'was sent. Run without --limit, or name the fleet explicitly (role: fleet_whitelist_hosts, for '
+                "example \"{{ groups['fleet'] }}\"; fleet_converge: hosts)"
+                % (task_vars.get('ansible_limit'), len(args['fleet']), hazard, '; '.join(targets)))), no_log_values
+        if not HAS_REQUESTS:
+            return dict(failed=True, msg='the Python library requests is required on the controller'), no_log_values
+        try:
+            outcome = fleet.run(params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+        except (PlanError, ApiError, addresses.AddressError) as exc:
+            outcome = dict(failed=True, converged=False, changed=False, msg=str(exc), requests=0)
+        return outcome, no_log_values
+
+
+@contextlib.contextmanager
+def _environ(extra):
+    """os.environ with ``extra`` over it, for the argspec fallbacks and requests (proxies, CA bundles),
+    restored after. The action runs in its own worker process, so nothing else sees the change."""
+    saved = dict(os.environ)
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _scrub(outcome, no_log_values):

@@ -240,3 +240,29 @@ def egress_problem(address, allow_private=False):
     if address.is_reserved():
         return 'is a reserved address'
     return None
+
+
+def is_loopback_host(host):
+    """localhost, 127.0.0.0/8 or ::1 (a URL's host part): where the simulators run."""
+    if not host:
+        return False
+    host = host.strip('[]').lower()
+    if host == 'localhost' or host.endswith('.localhost'):
+        return True
+    try:
+        return netaddr.IPAddress(host).is_loopback()
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return False
+
+
+def not_on_the_internet(networks):
+    """Canonical texts of the networks a service on the internet never sees as a caller: private
+    (RFC 1918, CGNAT, IPv6 unique local), loopback and link-local."""
+    found = []
+    for net in networks:
+        ip = net.ip
+        if ip.is_loopback() or ip.is_link_local() or (
+                ip.is_ipv4_private_use() or ip in netaddr.IPNetwork('100.64.0.0/10') if net.version == 4
+                else ip.is_ipv6_unique_local()):
+            found.append(canonical(net))
+    return found

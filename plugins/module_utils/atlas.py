@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import functools
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, client_from_params, http_argument_spec, secret_fallback, validate_http_params,
+    PlanError, client_from_params, http_argument_spec, secret_fallback, validate_base_url, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     ApiError, ClientCredentialsAuth, digest_auth, json_object,
@@ -72,6 +72,35 @@ def error_parser(response):
     return None, body.get('reason')
 
 
+CALLER_NOT_ALLOWED = ('IP_ADDRESS_NOT_ON_ACCESS_LIST', 'ORG_REQUIRES_ACCESS_LIST', 'RESOURCE_REQUIRES_ACCESS_LIST',
+                      'API_KEY_ACCESS_LIST_ACCESS_DENIED')
+
+
+def error_hint_for(params):
+    """What to do about an Atlas error, knowing which credential this run uses."""
+    if params.get('client_id'):
+        credential = ('the service account %s (OAuth client credentials)' % params['client_id'],
+                      'client_id and client_secret (MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET): the secret '
+                      'may have expired or been revoked')
+    else:
+        credential = ('the API key %s (HTTP digest)' % params.get('public_key'),
+                      'public_key and private_key (MONGODB_ATLAS_PUBLIC_API_KEY / MONGODB_ATLAS_PRIVATE_API_KEY), and '
+                      'that the key still exists')
+
+    def hint(status, code, body):
+        if code in CALLER_NOT_ALLOWED:
+            parameters = (body or {}).get('parameters') or []
+            caller = parameters[0] if parameters and isinstance(parameters[0], str) else None
+            where = 'from %s' % caller if caller else 'from an address'
+            return ('Atlas sees this controller calling %s, which is not on the access list of %s. Add %s to that '
+                    'list first (Atlas UI, or from a machine already on it)'
+                    % (where, credential[0], caller or "this controller's egress IP"))
+        if status == 401:
+            return 'Atlas refused %s: check %s' % credential
+        return None
+    return hint
+
+
 def validate_connection(params):
     """Checks that need no request; raises PlanError naming the bad value."""
     validate_http_params(params)
@@ -94,8 +123,26 @@ def validate_connection(params):
     if params.get('public_key') and not PUBLIC_KEY_RE.match(params['public_key']):
         raise PlanError('public_key %r is not an Atlas public key (8 lowercase letters or digits)'
                         % params['public_key'])
-    if not re.match(r'^https?://[^/\s]+(/[^\s]*)?$', params['base_url'] or ''):
-        raise PlanError('base_url %r is not an http(s) URL' % params['base_url'])
+    parts = validate_base_url(params['base_url'], params.get('allow_http'))
+    if '/api/' in parts.path + '/':
+        raise PlanError('base_url %r already contains an API path (%s); give the server only, for example %s://%s '
+                        '(the module adds %s). For Ops Manager or Cloud Manager under another path, set '
+                        'api_path_prefix' % (params['base_url'], parts.path, parts.scheme, parts.netloc,
+                                             API_VERSIONS[params.get('api_version') or 'v2'][0]))
+
+
+def unseen_entries_warning(base_url, networks, who=''):
+    """A warning naming the entries Atlas cloud can never see a caller from (private, loopback, link-local).
+    Not refused: an on-premises Ops Manager does see private addresses."""
+    if urlsplit(base_url or '').hostname != urlsplit(DEFAULT_BASE_URL).hostname:
+        return []
+    unseen = addresses.not_on_the_internet(networks)
+    if not unseen:
+        return []
+    return ['%sentries %s are private, loopback or link-local addresses: Atlas cloud (%s) never sees a call coming '
+            'from them, so they allow nobody. Give the public egress addresses instead (they are kept as given, for '
+            'Ops Manager setups that see private addresses)' % (who, ', '.join(unseen[:10]) + (
+                ' (+%d more)' % (len(unseen) - 10) if len(unseen) > 10 else ''), DEFAULT_BASE_URL)]
 
 
 def classify_api_key(value):
@@ -196,7 +243,8 @@ def build_api(params, **client_kwargs):
             return ClientCredentialsAuth(client, '/api/oauth/token', params['client_id'], params['client_secret'])
     else:
         auth = digest_auth(params['public_key'], params['private_key'])
-    client = client_from_params(params, params['base_url'], auth=auth, error_parser=error_parser, **client_kwargs)
+    client = client_from_params(params, params['base_url'], auth=auth, error_parser=error_parser,
+                                error_hint=error_hint_for(params), **client_kwargs)
     client.add_secret(params.get('private_key'))
     client.add_secret(params.get('client_secret'))
     return AtlasApi(client, params['org_id'], params['api_version'], params.get('api_path_prefix'))

@@ -20,7 +20,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addre
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, http_argument_spec, secret_fallback,
+    PlanError, connection_warnings, http_argument_spec, secret_fallback,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError
 
@@ -107,7 +107,7 @@ def _atlas_params(params, key):
         client_secret=params['atlas_client_secret'], org_id=key['org_id'], api_version=params['api_version'],
         api_path_prefix=params['api_path_prefix'], timeout=params['timeout'],
         validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
-        retries=params['retries'], retry_max_wait=params['retry_max_wait'])
+        retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'])
 
 
 def _woodcore_params(params, key, ip):
@@ -120,7 +120,7 @@ def _woodcore_params(params, key, ip):
         resend_after=params['woodcore_resend_after'], profile_ip_field=key.get('profile_ip_field'),
         profile_pending_field=key.get('profile_pending_field'), timeout=params['timeout'],
         validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
-        retries=params['retries'], retry_max_wait=params['retry_max_wait'])
+        retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'])
 
 
 class Plan(object):
@@ -233,6 +233,13 @@ def run(params, check_mode=False, diff=False):
         atlas_results = list(pool.map(one_atlas, plan.atlas))
         woodcore_results = list(pool.map(one_woodcore, plan.woodcore))
     warnings = []
+    for client in clients:
+        warnings.extend(w for w in connection_warnings(client, params) if w not in warnings)
+    unseen = {}  # one warning per distinct entry list (most keys share the fleet's), naming its keys
+    for key, kp, entries, _keep in plan.atlas:
+        unseen.setdefault((kp['base_url'], id(entries)), (entries, []))[1].append(key.get('name') or key['api_key'])
+    for (base_url, _id), (entries, names) in sorted(unseen.items(), key=lambda item: item[1][1]):
+        warnings.extend(atlas.unseen_entries_warning(base_url, entries, 'Atlas key(s) %s: ' % ', '.join(names)))
     for result in woodcore_results:
         warnings.extend('Woodcore key %s: %s' % (result['name'], w) for w in result.pop('warnings', []))
     failures = [r for r in atlas_results + woodcore_results if r['failed']]
@@ -302,8 +309,8 @@ def summary_lines(atlas_results, woodcore_results, check_mode=False):
             state = 'pending approval of %s (%s)' % (r['pending_ip'], 'OTP emailed' if r['otp_sent']
                                                      else 'OTP already requested')
         elif r['changed']:
-            state = 'whitelisted %s%s' % (r['ip'], ' (this controller is now locked out of the key)'
-                                           if r.get('locked_out') else '')
+            locked = ' (this controller is now locked out of the key)' if r.get('locked_out') else ''
+            state = 'whitelisted %s%s' % (r['ip'], locked)
         else:
             state = 'unchanged (%s)' % r['ip']
         lines.append('woodcore %-24s %s' % (r['name'], state))

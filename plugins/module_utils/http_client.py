@@ -267,8 +267,10 @@ class ApiClient(object):
 
     def __init__(self, base_url, auth=None, timeout=30.0, validate_certs=True, ca_path=None, proxy=None,
                  retries=5, retry_max_wait=60.0, backoff_factor=0.5, headers=None, error_parser=None,
-                 redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16):
+                 redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16, error_hint=None):
         self.base_url = base_url.rstrip('/')
+        # error_hint(status, code, body) -> what to do about an HTTP error, or None (provider-specific)
+        self.error_hint = error_hint
         self.timeout = timeout
         self.clock = clock or time.time
         self.error_parser = error_parser or default_error_parser
@@ -429,6 +431,9 @@ class ApiClient(object):
             text += ': %s' % message
         elif excerpt:
             text += ': %s' % excerpt
+        hint = self.error_hint(status, code, json_object(response)) if self.error_hint else None
+        if hint:
+            text += '. %s' % self.redact(hint)
         if tries > 1:
             text = 'gave up after %d tries: %s' % (tries, text)
         return ApiError('%s %s: %s' % (method, shown_url, text), method=method, url=shown_url, status=status,

@@ -27,7 +27,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, client_from_params, http_argument_spec, secret_fallback, validate_http_params,
+    PlanError, client_from_params, http_argument_spec, secret_fallback, validate_base_url, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError, BearerAuth, json_object
 
@@ -65,6 +65,17 @@ def error_parser(response):
     return code, (str(message) if message is not None else None)
 
 
+def error_hint(status, code, body):
+    """What to do about a Woodcore error."""
+    if status == 401:
+        return ('the gateway refused the API key (bearer token): check api_key (WOODCORE_API_KEY / WOODCORE_API_KEY_FILE); '
+                'wc_test_ keys work on the sandbox gateway, wc_live_ keys on production')
+    if status == 403:
+        return ('a live key answers only calls from its whitelisted IP: run from that address, or have the key owner '
+                'change it')
+    return None
+
+
 def base_url_for(params):
     if params.get('base_url'):
         return params['base_url'].rstrip('/')
@@ -81,8 +92,13 @@ def validate_connection(params):
     # Only the prefix is documented; the rest must at least exist and hold no whitespace.
     if not re.match(r'^\S+$', key[len('wc_test_'):]):
         raise PlanError('api_key is only a key prefix, or contains whitespace; its value is not shown')
-    if params.get('base_url') and not re.match(r'^https?://[^/\s]+(/[^\s]*)?$', params['base_url']):
-        raise PlanError('base_url %r is not an http(s) URL' % params['base_url'])
+    if params.get('base_url'):
+        parts = validate_base_url(params['base_url'], params.get('allow_http'))
+        path = parts.path.rstrip('/')
+        if not path or path.endswith('/gateway') or '/gateway/' in path:
+            right = '%s://%s%s/api/v2' % (parts.scheme, parts.netloc, path.split('/gateway')[0] if path else '')
+            raise PlanError('base_url %r is not the API root: Woodcore serves its API under /api/v2, and the module '
+                            'adds the /gateway/... paths itself. Use %s' % (params['base_url'], right))
 
 
 def validate_ip(value, state='present', allow_ipv6=False, allow_private=False):
@@ -241,6 +257,7 @@ class WoodcoreApi(object):
 def build_api(params, **client_kwargs):
     client = client_from_params(
         params, base_url_for(params), auth=BearerAuth(params['api_key']), error_parser=error_parser,
+        error_hint=error_hint,
         headers={'Accept': 'application/json'}, redact_patterns=[(OTP_PATH_RE, r'\1********')], **client_kwargs)
     client.add_secret(params['api_key'])
     if params.get('otp'):

@@ -184,7 +184,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
-    atlas_argument_spec, build_api, check_absent_vs_keep, classify_api_key, converge, validate_connection,
+    atlas_argument_spec, build_api, check_absent_vs_keep, classify_api_key, converge, unseen_entries_warning,
+    validate_connection,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
 
@@ -212,6 +213,9 @@ def main():
         keep = addresses.parse_networks(params['keep'], allow_any=True)
         if params['state'] == 'absent':
             check_absent_vs_keep(wanted, keep)
+        else:
+            for warning in unseen_entries_warning(params['base_url'], wanted):
+                module.warn(warning)
         api = build_api(params)
         module.apiaccess_client = api.client
         key_id = api.resolve_key(params['api_key'])

@@ -100,14 +100,97 @@ def test_woodcore_key_without_ip_needs_a_single_address(tmp_path, atlas, woodcor
     assert run.rc == 0 and woodcore.emails()[0]['ip'] == '198.51.100.254'
 
 
-def test_check_mode_and_diff_pass_through(tmp_path, atlas, woodcore, env, ansible_playbook):
-    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--check', '--diff',
-                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_no_log=False),
-                           env=env)
+def test_check_mode_and_diff_with_the_role_defaults(tmp_path, atlas, woodcore, env, ansible_playbook):
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--check', '--diff', '-vvvv',
+                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'), env=env)
     assert run.rc == 0, run.output[-3000:]
     assert {e['method'] for e in atlas.log + woodcore.log} == {'GET'}
     assert '+        "203.0.113.10/32",' in run.stdout and '--- before: atlas main' in run.stdout
+    assert '-    "ip": "203.0.113.7"' in run.stdout and '+    "ip": "198.51.100.254"' in run.stdout
+    # the summary speaks in the conditional: nothing was added or requested
+    assert 'atlas    main                     would add 203.0.113.10/32, 203.0.113.11/32, 203.0.113.12/32; ' \
+           'would remove 192.0.2.10/32' in run.stdout
+    assert 'woodcore payments                 would request an OTP for whitelisting 198.51.100.254' in run.stdout
+    assert 'added' not in run.stdout.split('TASK [apiaccess.ipwhitelist.fleet_whitelist : Summary')[1]
     assert woodcore.emails() == []
+    for secret in (PRIVATE, WC_KEY):
+        assert secret not in run.output
+
+
+def test_fleet_whitelist_no_log_hides_the_entries(tmp_path, atlas, woodcore, env, ansible_playbook):
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--check', '--diff',
+                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_no_log=True),
+                           env=env)
+    assert run.rc == 0 and '--- before: atlas main' not in run.stdout and 'would add' in run.stdout
+
+
+def test_credentials_and_url_from_the_play_environment(tmp_path, atlas, woodcore, ansible_playbook):
+    """The action plugin runs in the controller: its fallbacks must see the task's environment:,
+    as a module process would."""
+    play_env = {'MONGODB_ATLAS_BASE_URL': atlas.url, 'MONGODB_ATLAS_PUBLIC_API_KEY': PUBLIC,
+                'MONGODB_ATLAS_PRIVATE_API_KEY': PRIVATE, 'WOODCORE_BASE_URL': woodcore.url + '/api/v2'}
+    clean = {name: '' for name in play_env}  # nothing in the controller's own environment
+    extra = keys(tmp_path, woodcore_ip='198.51.100.254', play_environment=play_env)
+    run = ansible_playbook('fleet_environment.yml', '-i', inventory(tmp_path, FLEET), extra_vars=extra, env=clean)
+    assert run.rc == 0, run.output[-3000:]
+    assert '203.0.113.10/32' in atlas.access_list(ORG, KEY_ID) and len(woodcore.emails()) == 1
+
+
+def test_base_url_only_in_the_play_environment_is_not_ignored(tmp_path, atlas, woodcore, env, ansible_playbook):
+    """Credentials exported in the shell, the URL only in environment: the run must go to that URL,
+    not silently to cloud.mongodb.com."""
+    shell = dict(env, MONGODB_ATLAS_BASE_URL='')
+    extra = keys(tmp_path, woodcore_ip='198.51.100.254', play_environment={'MONGODB_ATLAS_BASE_URL': atlas.url})
+    run = ansible_playbook('fleet_environment.yml', '-i', inventory(tmp_path, FLEET), extra_vars=extra, env=shell)
+    assert run.rc == 0, run.output[-3000:]
+    assert '203.0.113.10/32' in atlas.access_list(ORG, KEY_ID)
+
+
+def test_unknown_otp_names_fail_before_any_request(tmp_path, atlas, woodcore, env, ansible_playbook):
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), env=env, extra_vars=keys(
+        tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_woodcore_otps={'Payments': 'abcdefghijk'}))
+    assert run.rc != 0 and 'woodcore_otps names no Woodcore key of this run: Payments; the keys are payments' \
+        in run.stdout, run.output[-3000:]
+    assert atlas.log == [] and woodcore.log == [] and 'abcdefghijk' not in run.output
+
+
+def test_woodcore_key_without_ip_under_a_narrowing_limit_is_refused(tmp_path, atlas, woodcore, env,
+                                                                    ansible_playbook):
+    extra = keys(tmp_path)
+    extra['fleet_whitelist_atlas_keys'] = []
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--limit', 'app1', env=env,
+                           extra_vars=extra)
+    assert run.rc != 0 and "Woodcore key(s) payments (no ip) would take a limited host's address" in run.stdout
+    assert woodcore.log == [] and woodcore.emails() == []
+
+
+def test_a_limit_that_does_not_narrow_the_play_is_allowed(tmp_path, atlas, woodcore, env, ansible_playbook):
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--limit', 'fleet', env=env,
+                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'))
+    assert run.rc == 0, run.output[-3000:]
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '203.0.113.10/32', '203.0.113.11/32',
+                                                      '203.0.113.12/32']
+
+
+def test_naming_the_limited_play_as_the_fleet_is_refused(tmp_path, atlas, woodcore, env, ansible_playbook):
+    before = sorted(atlas.access_list(ORG, KEY_ID))
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--limit', 'app1', env=env,
+                           extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254',
+                                           fleet_whitelist_hosts='{{ ansible_play_hosts_all }}'))
+    assert run.rc != 0 and 'exactly the limited play' in run.stdout, run.output[-3000:]
+    assert atlas.log == [] and sorted(atlas.access_list(ORG, KEY_ID)) == before
+
+
+def test_fleet_converge_without_run_once_converges_once(tmp_path, atlas, woodcore, env, ansible_playbook):
+    extra = keys(tmp_path)
+    run = ansible_playbook('fleet_converge_per_host.yml', '-i', inventory(tmp_path, FLEET), env=env,
+                           extra_vars=extra)
+    assert run.rc == 0, run.output[-3000:]
+    assert 'set run_once: true' in run.output
+    # one converge of two keys (a host's converge each would be 3 times this): per key one GET of the list
+    # (+ one key-list page to resolve the public key) and one POST, plus one DELETE for main's purge
+    assert [e['method'] for e in atlas.log].count('POST') == 2
+    assert len([e for e in atlas.log if e['status'] != 401]) == 6, atlas.log  # 401: digest challenge legs
 
 
 def test_serial_batches_converge_the_whole_fleet_once(tmp_path, atlas, woodcore, env, ansible_playbook):
@@ -187,8 +270,8 @@ def test_purge_under_limit_is_refused_unless_the_fleet_is_named(tmp_path, atlas,
     run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, '--limit', 'app1', env=env,
                            extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'))
     assert run.rc != 0
-    assert "refusing to purge under --limit: the limit 'app1' narrows the play to 1 host(s)" in run.stdout
-    assert 'Atlas key(s) main would lose' in run.stdout
+    assert "refusing to run under --limit: the limit 'app1' narrows the play to 1 host(s)" in run.stdout
+    assert 'purging Atlas key(s) main would lose' in run.stdout
     assert atlas.log == [] and woodcore.log == []
     assert sorted(atlas.access_list(ORG, KEY_ID)) == before
     # naming the fleet: the limit no longer decides which addresses stay

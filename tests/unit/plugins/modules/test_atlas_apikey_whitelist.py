@@ -207,16 +207,33 @@ def test_private_key_from_a_file_named_by_the_environment(capsys, atlas, monkeyp
     assert not failed and not result['changed'] and PRIVATE not in json.dumps(result)
 
 
-def test_unreadable_key_file_counts_as_unset(capsys, atlas, monkeypatch, tmp_path):
+@pytest.mark.parametrize('problem', ['missing', 'unreadable', 'empty'])
+def test_unreadable_key_file_fails_naming_variable_and_path(capsys, atlas, monkeypatch, tmp_path, problem):
+    path = tmp_path / 'private-key'
+    if problem == 'unreadable':
+        path.mkdir()  # a directory cannot be read as a file, whoever runs the test (root reads 0000 files)
+    elif problem == 'empty':
+        path.write_text('\n')
     monkeypatch.setenv('MONGODB_ATLAS_PUBLIC_API_KEY', PUBLIC)
-    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY_FILE', str(tmp_path / 'missing'))
+    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY_FILE', str(path))
     monkeypatch.setenv('MONGODB_ATLAS_BASE_URL', atlas.url)
     failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10']))
-    assert failed and 'private_key is required together with public_key' in result['msg']
-    assert atlas.log == []
-    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY', PRIVATE)
+    assert failed and 'MONGODB_ATLAS_PRIVATE_API_KEY_FILE names %s' % path in result['msg'], result['msg']
+    assert ('empty' if problem == 'empty' else 'cannot be read') in result['msg']
+    assert atlas.log == [] and result['requests'] == 0
+    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY', PRIVATE)  # the variable itself wins over the file
     failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10']))
     assert not failed
+
+
+def test_key_file_content_never_shown(capsys, atlas, monkeypatch, tmp_path):
+    path = tmp_path / 'private-key'
+    path.write_text(PRIVATE + '\n')
+    monkeypatch.setenv('MONGODB_ATLAS_PUBLIC_API_KEY', PUBLIC)
+    monkeypatch.setenv('MONGODB_ATLAS_PRIVATE_API_KEY_FILE', str(path))
+    failed, result = run_module(capsys, module.main, dict(org_id=ORG, api_key=KEY_ID, entries=['192.0.2.10'],
+                                                          base_url=atlas.url))
+    assert not failed and PRIVATE not in json.dumps(result)
 
 
 def test_429_storm_is_ridden_out(capsys, atlas, monkeypatch):
