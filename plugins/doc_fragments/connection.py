@@ -49,4 +49,12 @@ options:
       - When the next wait would exceed it, the module fails with C(gave up after N tries) and the last cause.
     type: float
     default: 60
+  allow_http:
+    description:
+      - Allow a plain C(http://) base URL to a host that is not loopback, for an on-premises server without TLS.
+      - Without it, such a URL fails before any request, since API keys, bearer tokens and OAuth client secrets
+        would cross the network in cleartext. Loopback (C(localhost), C(127.0.0.0/8), C(::1)) is always allowed.
+      - The module warns when it uses plain http to another host.
+    type: bool
+    default: false
 '''

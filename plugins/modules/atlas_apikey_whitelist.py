@@ -30,7 +30,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Only GET requests are sent.
+      - No writes. The access list is read (GET), and so is the organization's key list when O(api_key) is a
+        public key; a service account also makes its OAuth token request (C(POST /api/oauth/token)).
   diff_mode:
     support: full
     details:
@@ -89,7 +90,12 @@ options:
     type: bool
     default: false
 notes:
-  - The task makes V(floor(total/500\) + 1) GET requests, at most one POST, and one DELETE per removed entry.
+  - Requests made. V(floor(total/500\) + 1) GETs of the access list. When O(api_key) is a public key, the pages of
+    the organization's key list read to find its ID, V(floor(keys/500\) + 1) at most. At most one POST. One DELETE per
+    removed entry. With a service account, one token request (C(POST /api/oauth/token)) per run.
+  - After a C(409) conflict or a lost POST response, the list is read again (V(floor(total/500\) + 1) GETs) and only
+    what is still missing is posted, in at most three rounds, so nothing is ever sent twice.
+  - A failure after a write reports C(changed=true) together with RV(added) and RV(removed), what was already done.
 seealso:
   - module: apiaccess.ipwhitelist.atlas_apikey_whitelist_info
   - name: Atlas Admin API, Programmatic API Keys

@@ -29,7 +29,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Only GET requests are sent.
+      - No writes and no OTP email. Reads (GET), plus one OAuth token request (C(POST /api/oauth/token)) when a
+        service account authenticates. The summary says what would be done (C(would add), C(would request an OTP)).
   diff_mode:
     support: full
     details:

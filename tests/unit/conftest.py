@@ -73,7 +73,9 @@ def woodcore():
 
 def run_module(capsys, main, args, check_mode=False, diff=False):
     """Run a module's main() in-process; returns (failed, result)."""
+    from ansible.module_utils.common import warnings
     from ansible.module_utils.testing import patch_module_args
+    warnings._global_warnings.clear()  # pylint: disable=protected-access  # process-wide: one run's must not leak
     args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
     with patch_module_args(args):
         with pytest.raises(SystemExit) as exc:
