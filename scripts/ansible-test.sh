@@ -14,9 +14,17 @@ src = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requir
 print(re.search(r"pip='([0-9.]+)'", src).group(1))
 PY
 )
+# ansible-test reads it from its own cache in the user's home; written only when missing or different,
+# and never over a file that is not ours (see the README's note on ~/.ansible/test/cache).
 CACHE=$HOME/.ansible/test/cache/get_pip_${PIPV//./_}.py
 mkdir -p "$(dirname "$CACHE")"
-cp "$ROOT/tests/tools/get_pip_offline.py" "$CACHE"
+if ! cmp -s "$ROOT/tests/tools/get_pip_offline.py" "$CACHE"; then
+  if [ -e "$CACHE" ] && ! grep -q 'Offline stand-in for ansible-test' "$CACHE"; then
+    echo "note: replacing ansible-test's downloaded $CACHE with the offline stand-in (kept as $CACHE.orig)" >&2
+    cp "$CACHE" "$CACHE.orig"
+  fi
+  cp "$ROOT/tests/tools/get_pip_offline.py" "$CACHE"
+fi
 rm -rf "$DEST" && mkdir -p "$DEST"
 cd "$ROOT"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$DEST"

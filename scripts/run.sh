@@ -4,7 +4,8 @@
 # OTP step from the simulator's outbox, runs again to show nothing left to do, and stops.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$ROOT/scripts/setup.sh" >/dev/null
+printf '\033[1m== Setting up (a fresh machine installs the pinned tools into .venv: about a minute)\033[0m\n'
+"$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections"
 # 120 hosts: keep the output to the tasks that do something
@@ -46,9 +47,14 @@ export MONGODB_ATLAS_PUBLIC_API_KEY=ansctl01 MONGODB_ATLAS_PRIVATE_API_KEY=0f6e2
 PLAY=(ansible-playbook -i playbooks/demo/inventory.yml playbooks/fleet.yml -e @playbooks/demo/keys.yml
       -e "fleet_whitelist_woodcore_pending_state_path=$WORK/woodcore-pending.json")
 
-say "Run 1: 120 hosts -> 4 Atlas keys + 2 Woodcore keys (check mode and diff first)"
-"${PLAY[@]}" --check --diff | sed -n '/Summary/,/PLAY RECAP/p'
-"${PLAY[@]}" | sed -n '/Summary/,/PLAY RECAP/p'
+# Each run shows its summary (one line per key) and its full recap; the check run also its diff.
+from_converge() { sed -n '/fleet_whitelist : Converge Atlas/,$p'; }
+from_summary() { sed -n '/fleet_whitelist : Summary/,$p'; }
+
+say "Run 1a: 120 hosts -> 4 Atlas keys + 2 Woodcore keys, in check mode with --diff (what would change; nothing is sent)"
+"${PLAY[@]}" --check --diff | from_converge
+say "Run 1b: the same, applied (Atlas lists converge; each Woodcore key emails its owner an OTP)"
+"${PLAY[@]}" | from_summary
 
 say "SIMULATION: reading the OTP emails from the Woodcore simulator's outbox (stands in for the key owner's inbox)"
 OTPS=$(control "$WOODCORE/__sim__/outbox" | python -c '
@@ -59,23 +65,27 @@ for e in emails:
 print(json.dumps({"fleet_whitelist_woodcore_otps": {e["key_name"]: e["otp"] for e in emails}}))')
 
 say "Run 2: approve the pending Woodcore keys with their OTPs"
-"${PLAY[@]}" -e "$OTPS" | sed -n '/Summary/,/PLAY RECAP/p'
+"${PLAY[@]}" -e "$OTPS" | from_summary
 
 say "Run 3: everything converged, nothing to do"
 BEFORE_A=$(writes "$ATLAS"); BEFORE_W=$(writes "$WOODCORE")
-"${PLAY[@]}" | sed -n '/Summary/,/PLAY RECAP/p'
+"${PLAY[@]}" | from_summary
 echo "writes during run 3: atlas $(( $(writes "$ATLAS") - BEFORE_A )), woodcore $(( $(writes "$WOODCORE") - BEFORE_W ))"
 
-say "Final state (from the simulators)"
+say "Final state (from the simulators), by the key names of playbooks/demo/keys.yml"
 control "$ATLAS/__sim__/state" | python -c '
-import json, sys
+import json, sys, yaml
+names = {}
+for key in yaml.safe_load(open("playbooks/demo/keys.yml"))["fleet_whitelist_atlas_keys"]:
+    names[key["api_key"]] = key["name"]
 for org, keys in json.load(sys.stdin)["orgs"].items():
     for key_id, key in keys.items():
-        print("atlas    %-10s %s" % (key["publicKey"], ", ".join(key["access_list"]) or "(empty)"))'
+        name = names.get(key_id) or names.get(key["publicKey"]) or "%s (not managed)" % key["publicKey"]
+        print("atlas    %-24s %s" % (name, ", ".join(key["access_list"]) or "(empty)"))'
 control "$WOODCORE/__sim__/state" | python -c '
 import json, sys
 state = json.load(sys.stdin)
 for name, key in state["keys"].items():
-    print("woodcore %-10s %s" % (name, key["ip"]))
+    print("woodcore %-24s %s" % (name, key["ip"]))
 print("OTP emails sent: %d" % state["emails_sent"])'
 say "Simulators stopped. The same playbook runs against the real services: see README.md"

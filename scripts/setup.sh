@@ -32,6 +32,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "creating $VENV with $PY ($("$PY" --version))"
   "$PY" -m venv "$VENV"
 fi
+echo "installing the pinned tools of requirements-dev.txt into $VENV (quick when they are there already)"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
 "$VENV/bin/python" -c 'import ansible, requests, netaddr, pytest' # fail loudly if the install did not work
