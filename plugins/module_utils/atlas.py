@@ -3,7 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""MongoDB Atlas organization API key access lists: API calls and the converge logic.
+"""MongoDB Atlas access lists: one engine for every kind of list.
+
+A kind (``KINDS``, below) is a small description: the list's path, its media type, how its entries
+are read, and how many entries one POST may carry. Everything else is one code path:
 
 read (every page) -> plan (to_add / to_remove on canonical networks) -> stop if check mode
 -> apply (ONE POST with everything missing, before any DELETE; one DELETE per removal)
@@ -12,8 +15,11 @@ read (every page) -> plan (to_add / to_remove on canonical networks) -> stop if 
 
 from __future__ import annotations
 
+import calendar
 import functools
 import re
+import threading
+import time
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import env_fallback
@@ -29,8 +35,11 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client 
 DEFAULT_BASE_URL = 'https://cloud.mongodb.com'
 PAGE_SIZE = 500  # the API's maximum itemsPerPage
 V2_MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json'
+SA_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json'
 ID_RE = re.compile(r'^[a-f0-9]{24}$')
 PUBLIC_KEY_RE = re.compile(r'^[a-z0-9]{8}$')
+CLIENT_ID_RE = re.compile(r'^mdb_sa_id_[a-fA-F0-9]{24}$')
+IPINFO_PATH = '/api/private/ipinfo'
 # A POST that conflicts with a concurrent writer is re-planned this many times.
 MAX_POST_ROUNDS = 3
 
@@ -42,7 +51,35 @@ API_VERSIONS = {
 }
 
 
-def atlas_argument_spec():
+class ListKind(object):
+    """What differs between Atlas access lists; nothing else does."""
+
+    def __init__(self, name, what, path, media_type=None, created='created', last_used='lastUsed', count='count',
+                 post_max_items=None, caller_list=True):
+        self.name = name
+        self.what = what                      # for messages: "API key", "service account"
+        self.path = path                      # template: {prefix} {collection} {parent} {target}
+        self.media_type = media_type          # None: the API key's api_version decides
+        self.created = created                # entry fields holding the usage data
+        self.last_used = last_used
+        self.count = count
+        self.post_max_items = post_max_items  # the spec's maxItems of one POST body, if any
+        self.caller_list = caller_list        # an API access list: calls are checked against it
+
+
+KINDS = dict((kind.name, kind) for kind in (
+    ListKind('api_key', 'API key', '{prefix}/orgs/{parent}/apiKeys/{target}/{collection}'),
+    ListKind('org_service_account', 'service account', '/api/atlas/v2/orgs/{parent}/serviceAccounts/{target}/accessList',
+             SA_MEDIA_TYPE, created='createdAt', last_used='lastUsedAt', count='requestCount', post_max_items=200),
+    ListKind('project_service_account', 'service account',
+             '/api/atlas/v2/groups/{parent}/serviceAccounts/{target}/accessList',
+             SA_MEDIA_TYPE, created='createdAt', last_used='lastUsedAt', count='requestCount', post_max_items=200),
+))
+
+
+# -- options and connection -------------------------------------------------------------------
+
+def atlas_argument_spec(org_required=True):
     """Connection and auth options of every Atlas module (doc fragment ``atlas``)."""
     spec = http_argument_spec()
     spec.update(
@@ -55,9 +92,23 @@ def atlas_argument_spec():
         client_secret=dict(type='str', no_log=True, fallback=(secret_fallback, ['MONGODB_ATLAS_CLIENT_SECRET'])),
         api_version=dict(type='str', default='v2', choices=sorted(API_VERSIONS)),
         api_path_prefix=dict(type='str'),
-        org_id=dict(type='str', required=True),
+        org_id=dict(type='str', required=org_required),
     )
     return spec
+
+
+def access_list_argument_spec():
+    """The options every access-list module shares (doc fragment ``access_list``)."""
+    return dict(
+        entries=dict(type='list', elements='str', default=[]),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        purge=dict(type='bool', default=False),
+        keep=dict(type='list', elements='str', default=[], no_log=False),
+        allow_empty=dict(type='bool', default=False),
+        allow_any=dict(type='bool', default=False),
+        current_ip=dict(type='bool', default=False),
+        remove_unused_after=dict(type='str'),
+    )
 
 
 def error_parser(response):
@@ -104,9 +155,10 @@ def error_hint_for(params):
 def validate_connection(params):
     """Checks that need no request; raises PlanError naming the bad value."""
     validate_http_params(params)
-    if not ID_RE.match(params['org_id'] or ''):
-        raise PlanError('org_id %r is not an organization ID (24 lowercase hexadecimal characters)'
-                        % params['org_id'])
+    for name in ('org_id', 'project_id'):
+        if params.get(name) is not None and not ID_RE.match(params[name]):
+            raise PlanError('%s %r is not an %s ID (24 lowercase hexadecimal characters)'
+                            % (name, params[name], 'organization' if name == 'org_id' else 'Atlas project'))
     digest = params.get('public_key') or params.get('private_key')
     oauth = params.get('client_id') or params.get('client_secret')
     if digest and oauth:
@@ -129,6 +181,16 @@ def validate_connection(params):
                         '(the module adds %s). For Ops Manager or Cloud Manager under another path, set '
                         'api_path_prefix' % (params['base_url'], parts.path, parts.scheme, parts.netloc,
                                              API_VERSIONS[params.get('api_version') or 'v2'][0]))
+
+
+def connection_warnings(params):
+    """Warnings about the API form, before any request."""
+    if params.get('api_version') == 'v1_whitelist' and urlsplit(params['base_url']).hostname == \
+            urlsplit(DEFAULT_BASE_URL).hostname:
+        return ['api_version=v1_whitelist is the legacy /whitelist API that Atlas cloud switched off in 2021 (older '
+                'Ops Manager still serves it): against %s it gets 404. Use the default api_version=v2'
+                % DEFAULT_BASE_URL]
+    return []
 
 
 def unseen_entries_warning(base_url, networks, who=''):
@@ -155,6 +217,33 @@ def classify_api_key(value):
                     'public key (8 lowercase letters or digits)' % (value,))
 
 
+DURATION_RE = re.compile(r'^\s*(\d+)\s*([smhdw])\s*$')
+DURATION_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
+
+
+def parse_duration(value, label='remove_unused_after'):
+    """Seconds in a duration such as ``90d``, ``12h``, ``2w``; PlanError naming the value otherwise."""
+    match = DURATION_RE.match(str(value)) if value is not None else None
+    if not match or int(match.group(1)) == 0:
+        raise PlanError('%s %r is not a duration: give a positive number and a unit, s, m, h, d or w (for example '
+                        '90d)' % (label, value))
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def parse_time(value):
+    """Epoch seconds of an Atlas timestamp (``2026-08-10T03:08:14Z``, optional fraction), or None."""
+    if not value or not isinstance(value, str):
+        return None
+    text = re.sub(r'\.\d+', '', value.strip())
+    text = re.sub(r'(Z|[+-]00:?00)$', '', text)
+    try:
+        return float(calendar.timegm(time.strptime(text, '%Y-%m-%dT%H:%M:%S')))
+    except ValueError:
+        return None
+
+
+# -- entries ----------------------------------------------------------------------------------
+
 @functools.lru_cache(maxsize=65536)
 def _server_network(text):
     # Many keys share the same entries (a fleet rollout); parse each distinct string once.
@@ -164,8 +253,9 @@ def _server_network(text):
 class Entry(object):
     """One access-list entry as the server has it: canonical network + the server's own rendering."""
 
-    def __init__(self, raw):
+    def __init__(self, raw, kind=KINDS['api_key']):
         self.raw = raw
+        self.kind = kind
         text = raw.get('cidrBlock') or raw.get('ipAddress')
         try:
             self.net = _server_network(text)
@@ -174,81 +264,207 @@ class Entry(object):
         # For hosts the bare IP is the known-good DELETE path segment [V]; else the CIDR.
         self.wire = raw['ipAddress'] if raw.get('ipAddress') and addresses.is_host(self.net) else text
 
-    def info(self):
-        raw = self.raw
-        return dict(entry=addresses.canonical(self.net), ip_address=raw.get('ipAddress'),
-                    cidr_block=raw.get('cidrBlock'), created=raw.get('created'), last_used=raw.get('lastUsed'),
-                    last_used_address=raw.get('lastUsedAddress'), count=raw.get('count'))
+    def last_active(self):
+        """Epoch of the last use, else of the creation; None when the list keeps no usage data."""
+        return parse_time(self.raw.get(self.kind.last_used)) or parse_time(self.raw.get(self.kind.created))
 
+    def info(self, now=None):
+        raw, kind = self.raw, self.kind
+        active = self.last_active()
+        now = time.time() if now is None else now
+        return dict(entry=addresses.canonical(self.net), ip_address=raw.get('ipAddress'),
+                    cidr_block=raw.get('cidrBlock'), created=raw.get(kind.created), last_used=raw.get(kind.last_used),
+                    last_used_address=raw.get('lastUsedAddress'), count=raw.get(kind.count),
+                    days_unused=int((now - active) // 86400) if active is not None else None)
+
+
+# -- API --------------------------------------------------------------------------------------
 
 class AtlasApi(object):
-    def __init__(self, client, org_id, api_version='v2', path_prefix=None):
-        default_prefix, self.collection, self.media_type = API_VERSIONS[api_version]
+    """The Atlas calls of one run, for every list kind. ``caller`` is (kind of credential, its name)."""
+
+    def __init__(self, client, api_version='v2', path_prefix=None, caller=(None, None)):
+        default_prefix, self.collection, self.v2_media_type = API_VERSIONS[api_version]
+        self.api_version = api_version
         self.client = client
-        self.org_id = org_id
         self.prefix = (path_prefix or default_prefix).rstrip('/')
-        client.session.headers['Accept'] = self.media_type
+        self.caller = caller
+        self._key_ids = {}         # (org, public key) -> key ID: the key list is read once per org and run
+        self._orgs_read = set()
+        self._caller_ip = None
+        self._lock = threading.Lock()  # fleet threads share one AtlasApi
+        self.notes = []                # warnings for the user, once each
 
-    def _org_path(self):
-        return '%s/orgs/%s' % (self.prefix, self.org_id)
+    def note(self, text):
+        with self._lock:
+            if text not in self.notes:
+                self.notes.append(text)
 
-    def _list_path(self, key_id):
-        return '%s/apiKeys/%s/%s' % (self._org_path(), key_id, self.collection)
+    def media_type(self, kind):
+        return kind.media_type or self.v2_media_type
 
-    def _paged(self, path):
+    def paged(self, path, media_type):
         """Every result of a paginated GET; stops on a short or empty page (totalCount is an estimate)."""
         page = 1
         while True:
-            body = self.client.request('GET', path, params={'pageNum': page, 'itemsPerPage': PAGE_SIZE}).json()
+            body = self.client.request('GET', path, params={'pageNum': page, 'itemsPerPage': PAGE_SIZE},
+                                       headers={'Accept': media_type}).json()
             results = body.get('results') or []
             yield from results
             if len(results) < PAGE_SIZE:
                 return
             page += 1
 
-    def list_entries(self, key_id):
-        return [Entry(raw) for raw in self._paged(self._list_path(key_id))]
+    def access_list(self, kind_name, parent, target):
+        return AccessList(self, KINDS[kind_name], parent, target)
 
-    def list_keys(self):
-        return list(self._paged('%s/apiKeys' % self._org_path()))
+    # API keys
 
-    def resolve_key(self, api_key):
-        """The 24-hex ID for an ID or a public key (looked up through the paginated key list)."""
+    def list_keys(self, org_id):
+        return list(self.paged('%s/orgs/%s/apiKeys' % (self.prefix, org_id), self.v2_media_type))
+
+    def resolve_key(self, org_id, api_key):
+        """The 24-hex ID for an ID or a public key (looked up through the paginated key list, read once
+        per organization and run however many keys are resolved)."""
         if classify_api_key(api_key) == 'id':
             return api_key
-        checked = 0
-        for key in self._paged('%s/apiKeys' % self._org_path()):
-            checked += 1
-            if key.get('publicKey') == api_key:
-                return key['id']
-        raise PlanError('no API key with public key %r in organization %s (%d keys checked); api_key takes the '
-                        'key ID or its public key' % (api_key, self.org_id, checked))
+        with self._lock:
+            if org_id not in self._orgs_read:
+                for key in self.list_keys(org_id):
+                    if key.get('publicKey'):
+                        self._key_ids[(org_id, key['publicKey'])] = key['id']
+                self._orgs_read.add(org_id)
+            found = self._key_ids.get((org_id, api_key))
+        if found is None:
+            raise PlanError('no API key with public key %r in organization %s (%d keys checked); api_key takes the '
+                            'key ID or its public key'
+                            % (api_key, org_id, len([k for k in self._key_ids if k[0] == org_id])))
+        return found
 
-    def add(self, key_id, networks):
-        self.client.request('POST', self._list_path(key_id), json=[addresses.atlas_wire_entry(n) for n in networks],
-                            headers={'Content-Type': self.media_type})
+    # service accounts
 
-    def delete(self, key_id, entry):
+    def list_service_accounts(self, org_id):
+        return list(self.paged('/api/atlas/v2/orgs/%s/serviceAccounts' % org_id, SA_MEDIA_TYPE))
+
+    def resolve_service_account(self, org_id, service_account):
+        """The client ID for a client ID or a name (looked up through the paginated account list)."""
+        if CLIENT_ID_RE.match(service_account):
+            return service_account
+        if not org_id:
+            raise PlanError('service_account %r is not a client ID (mdb_sa_id_ and 24 hexadecimal characters); a '
+                            'name can only be resolved through an organization: give org_id, or the client ID'
+                            % service_account)
+        accounts = self.list_service_accounts(org_id)
+        found = [a['clientId'] for a in accounts if a.get('name') == service_account]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise PlanError('%d service accounts of organization %s are named %r (%s); give the client ID'
+                            % (len(found), org_id, service_account, ', '.join(found)))
+        raise PlanError('no service account named %r in organization %s (%d accounts checked); service_account '
+                        'takes the client ID or the name' % (service_account, org_id, len(accounts)))
+
+    # the caller
+
+    def caller_ip(self):
+        """This controller's address as Atlas sees it: the private, undocumented GET /api/private/ipinfo [R]
+        (what the Atlas CLI's --currentIp uses). One request per run."""
+        with self._lock:
+            return self._learn_caller_ip()
+
+    def _learn_caller_ip(self):
+        if self._caller_ip is None:
+            try:
+                body = self.client.request('GET', IPINFO_PATH, headers={'Accept': 'application/json'}).json()
+                self._caller_ip = addresses.parse_network(str(body['currentIpv4Address']))
+            except (ApiError, ValueError, KeyError, TypeError, addresses.AddressError) as exc:
+                raise PlanError('cannot learn the address Atlas sees this controller call from: GET %s (a private, '
+                                'undocumented Atlas endpoint) failed: %s. Nothing was changed'
+                                % (IPINFO_PATH, getattr(exc, 'message', exc)))
+        return self._caller_ip
+
+    def may_call_with(self, kind):
+        """Whether this run's credential is of the kind whose lists ``kind`` holds."""
+        return (kind.name == 'api_key') == (self.caller[0] == 'api_key')
+
+    def calls_with(self, kind, parent, target):
+        """Whether this run's own credential is the one whose list ``target`` is."""
+        credential, name = self.caller
+        if kind.name == 'api_key' and credential == 'api_key':
+            return target == self.resolve_key(parent, name)
+        if kind.name.endswith('service_account') and credential == 'service_account':
+            return target == name
+        return False
+
+
+class AccessList(object):
+    """One list: its kind, its parent (organization or project) and its target (key or account)."""
+
+    def __init__(self, api, kind, parent, target):
+        self.api = api
+        self.kind = kind
+        self.parent = parent
+        self.target = target
+        self.media_type = api.media_type(kind)
+        self.path = kind.path.format(prefix=api.prefix, collection=api.collection, parent=parent, target=target)
+
+    def list_entries(self):
+        return [Entry(raw, self.kind) for raw in self.api.paged(self.path, self.media_type)]
+
+    def add(self, networks):
+        networks = list(networks)
+        size = self.kind.post_max_items or len(networks)
+        for start in range(0, len(networks), size):  # the spec caps some POST bodies (maxItems)
+            body = [addresses.atlas_wire_entry(n) for n in networks[start:start + size]]
+            self.api.client.request('POST', self.path, json=body,
+                                    headers={'Accept': self.media_type, 'Content-Type': self.media_type})
+
+    def delete(self, entry):
         # '/' encoded as %2F exactly once (requests leaves an encoded path alone). Colons stay: the
         # OpenAPI pattern of this path parameter admits IPv6 only with literal colons.
         segment = quote(entry.wire, safe=':')
-        self.client.request('DELETE', '%s/%s' % (self._list_path(key_id), segment), expected=(200, 204))
+        self.api.client.request('DELETE', '%s/%s' % (self.path, segment), expected=(200, 204),
+                                headers={'Accept': self.media_type})
+
+    def caller_network(self, removing):
+        """This run's own address when ``removing`` would take it off the very list this run calls with,
+        else None. Costs, only when this run removes from a list of its own credential's kind: one read of
+        the address (once per run), and, only when a removal holds that address, one read of the key list
+        (once per organization and run) to tell whether the key given by ID is the caller's.
+        When the address cannot be learned (Ops Manager may lack the private endpoint), the run goes on
+        unprotected, as before this check existed, and says so."""
+        if not self.kind.caller_list or not self.api.may_call_with(self.kind):
+            return None
+        try:
+            address = self.api.caller_ip()
+        except PlanError as exc:
+            if self.api.calls_with(self.kind, self.parent, self.target):
+                self.api.note('the %s %s is the one this run calls with, and its own address is not protected from '
+                              'removal: %s. If Atlas refuses to remove it, the run fails after its other changes'
+                              % (self.kind.what, self.target, exc))
+            return None
+        if not any(address.version == n.version and address in n for n in removing):
+            return None
+        return address if self.api.calls_with(self.kind, self.parent, self.target) else None
 
 
 def build_api(params, **client_kwargs):
     """Client + API for the module's params (credentials registered as secrets)."""
-    prefix, _collection, media_type = API_VERSIONS[params['api_version']]
     if params.get('client_id'):
         def auth(client):
             return ClientCredentialsAuth(client, '/api/oauth/token', params['client_id'], params['client_secret'])
+        caller = ('service_account', params['client_id'])
     else:
         auth = digest_auth(params['public_key'], params['private_key'])
+        caller = ('api_key', params['public_key'])
     client = client_from_params(params, params['base_url'], auth=auth, error_parser=error_parser,
                                 error_hint=error_hint_for(params), **client_kwargs)
     client.add_secret(params.get('private_key'))
     client.add_secret(params.get('client_secret'))
-    return AtlasApi(client, params['org_id'], params['api_version'], params.get('api_path_prefix'))
+    return AtlasApi(client, params['api_version'], params.get('api_path_prefix'), caller)
 
+
+# -- plan and converge ------------------------------------------------------------------------
 
 def _kept(net, keep):
     return any(net == k or (net.version == k.version and net in k) for k in keep)
@@ -261,44 +477,68 @@ def check_absent_vs_keep(wanted, keep):
                         % ', '.join(addresses.canonical(n) for n in clash))
 
 
-def plan(current, wanted, state, purge, keep, allow_empty):
-    """Pure planning on canonical networks: returns (to_add, to_remove, after)."""
+def plan(current, wanted, state, purge, keep, allow_empty, unused_before=None, caller=None, what='key'):
+    """Pure planning on canonical networks: returns (to_add, to_remove, after, kept_for_caller).
+
+    ``unused_before``: also remove entries last used (or, never used, created) before this epoch.
+    ``caller``: this run's own address on the list it calls with: entries holding it are never removed.
+    """
     current_nets = [e.net for e in current]
     if state == 'present':
         to_add, extra = addresses.diff(current_nets, wanted)
         to_remove = [n for n in extra if not _kept(n, keep)] if purge else []
+        if unused_before is not None and not purge:
+            extra_keys = set(addresses.sort_key(n) for n in extra)
+            to_remove = addresses.unique_sorted(
+                e.net for e in current if addresses.sort_key(e.net) in extra_keys and not _kept(e.net, keep)
+                and (e.last_active() or 0) < unused_before)
     else:
         check_absent_vs_keep(wanted, keep)
         to_add = []
         present = set(addresses.sort_key(n) for n in current_nets)
         to_remove = addresses.unique_sorted(n for n in wanted if addresses.sort_key(n) in present)
+    kept_for_caller = [n for n in to_remove if caller is not None and caller.version == n.version and caller in n]
+    if kept_for_caller:
+        to_remove = [n for n in to_remove if n not in kept_for_caller]
     removing = set(addresses.sort_key(n) for n in to_remove)
     after = [n for n in current_nets if addresses.sort_key(n) not in removing] if removing else list(current_nets)
     after.extend(to_add)
     if not after and to_remove and not allow_empty:
-        raise PlanError('this run would leave the access list of the key empty (removing %s); an empty list means '
-                        'the key works from anywhere or from nowhere, depending on the organization settings. '
+        raise PlanError('this run would leave the access list of the %s empty (removing %s); an empty list means '
+                        'the %s works from anywhere or from nowhere, depending on the organization settings. '
                         'Set allow_empty=true if that is intended'
-                        % ', '.join(addresses.canonical(n) for n in to_remove))
-    return to_add, to_remove, after
+                        % (what, ', '.join(addresses.canonical(n) for n in to_remove), what))
+    return to_add, to_remove, after, kept_for_caller
 
 
-def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
-             with_diff=True, with_entries=True):
-    """Bring one key's access list to the wanted state. Returns the module result (without key ids).
+def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
+             with_diff=True, with_entries=True, unused_after=None, clock=time.time):
+    """Bring one access list to the wanted state. Returns the module result.
 
     with_entries=False leaves out the sorted list of every entry (the fleet only reports the count).
+    ``unused_after`` (seconds): also remove entries unused that long (remove_unused_after).
     """
     try:
-        current = api.list_entries(key_id)
+        current = target.list_entries()
     except ApiError as exc:
         exc.args = ('%s (nothing was changed: the list could not be read)' % exc.message,)
         raise
-    to_add, to_remove, after = plan(current, wanted, state, purge, keep, allow_empty)
+    unused_before = clock() - unused_after if unused_after else None
+    what = target.kind.what
+    to_add, to_remove, after, kept = plan(current, wanted, state, purge, keep, allow_empty, unused_before, what=what)
+    if to_remove:
+        # Atlas refuses to remove the caller's own address from the caller's own list: keep it at plan
+        # time (one extra request, only when this run removes from its own list), instead of failing
+        # after the POST.
+        caller = target.caller_network(to_remove)
+        if caller is not None:
+            to_add, to_remove, after, kept = plan(current, wanted, state, purge, keep, allow_empty, unused_before,
+                                                  caller, what)
     result = dict(
         changed=bool(to_add or to_remove),
         # plan returns both sorted
         added=[addresses.canonical(n) for n in to_add], removed=[addresses.canonical(n) for n in to_remove],
+        kept_for_caller=[addresses.canonical(n) for n in kept],
     )
     entries = addresses.sorted_canonical(after) if with_entries or with_diff else None
     if with_entries:
@@ -313,10 +553,10 @@ def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_e
     added, removed = [], []
     try:
         if to_add:
-            added = _add_missing(api, key_id, to_add)
+            added = _add_missing(target, to_add)
         by_key = dict((addresses.sort_key(e.net), e) for e in current) if to_remove else {}
         for net in to_remove:
-            _delete_entry(api, key_id, by_key[addresses.sort_key(net)])
+            _delete_entry(target, by_key[addresses.sort_key(net)])
             removed.append(net)
     except ApiError as exc:
         exc.partial = dict(added=addresses.sorted_canonical(added), removed=addresses.sorted_canonical(removed))
@@ -332,28 +572,73 @@ def converge(api, key_id, wanted, state='present', purge=False, keep=(), allow_e
     return result
 
 
-def _add_missing(api, key_id, to_add):
+def kept_for_caller_warning(result, label):
+    if not result.get('kept_for_caller'):
+        return []
+    return ['%s: kept %s although the plan removes it: it holds the address this run calls Atlas from, and Atlas '
+            'refuses to remove the caller from its own access list' % (label, ', '.join(result['kept_for_caller']))]
+
+
+def _add_missing(target, to_add):
     """One POST with every missing entry; after a lost response or a conflict, re-read and POST
     only what is still missing, so nothing is ever sent twice."""
     pending = list(to_add)
     for attempt in range(1, MAX_POST_ROUNDS + 1):
         try:
-            api.add(key_id, pending)
+            target.add(pending)
             return list(to_add)
         except ApiError as exc:
             recoverable = exc.ambiguous or exc.status == 409
             if not recoverable or attempt == MAX_POST_ROUNDS:
                 raise
-        present = set(e.net for e in api.list_entries(key_id))
+        present = set(e.net for e in target.list_entries())
         pending = [n for n in pending if n not in present]
         if not pending:
             return list(to_add)
     return list(to_add)  # pragma: no cover - the loop always returns or raises
 
 
-def _delete_entry(api, key_id, entry):
+def _delete_entry(target, entry):
     try:
-        api.delete(key_id, entry)
+        target.delete(entry)
     except ApiError as exc:
         if exc.status != 404:  # already gone (a concurrent run, or a lost DELETE response)
             raise
+
+
+def list_infos(target, clock=time.time):
+    """Every entry of one list with its usage data, sorted (the _info modules)."""
+    now = clock()
+    return [e.info(now) for e in sorted(target.list_entries(), key=lambda e: addresses.sort_key(e.net))]
+
+
+# -- the list modules -------------------------------------------------------------------------
+
+def run_list_module(module, kind_name, parent, resolve_target):
+    """The whole body of an access-list module: check everything that needs no request, resolve the
+    target, converge. ``resolve_target(api)`` returns the target's ID. Returns the result."""
+    params = module.params
+    validate_connection(params)
+    wanted = addresses.parse_networks(params['entries'], allow_any=params['allow_any'])
+    keep = addresses.parse_networks(params['keep'], allow_any=True)
+    unused_after = parse_duration(params['remove_unused_after']) if params.get('remove_unused_after') else None
+    if params['state'] == 'absent':
+        check_absent_vs_keep(wanted, keep)
+        if params['current_ip'] or unused_after:
+            raise PlanError('current_ip and remove_unused_after go with state=present')
+    for warning in connection_warnings(params) + (
+            unseen_entries_warning(params['base_url'], wanted) if params['state'] == 'present' else []):
+        module.warn(warning)
+    api = build_api(params)
+    module.apiaccess_client = api.client
+    target = resolve_target(api)
+    if params['current_ip']:
+        wanted = addresses.unique_sorted(wanted + [api.caller_ip()])
+    result = converge(api.access_list(kind_name, parent, target), wanted, state=params['state'],
+                      purge=params['purge'], keep=keep, allow_empty=params['allow_empty'],
+                      check_mode=module.check_mode, unused_after=unused_after)
+    for warning in api.notes + kept_for_caller_warning(result, 'the %s %s' % (KINDS[kind_name].what, target)):
+        module.warn(warning)
+    if params['current_ip']:
+        result['current_ip'] = addresses.canonical(api.caller_ip())
+    return target, result

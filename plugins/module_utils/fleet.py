@@ -42,14 +42,11 @@ def argument_spec():
         merge=dict(type='bool', default=False),
         allow_any=dict(type='bool', default=False),
         atlas_keys=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
-            org_id=dict(type='str', required=True),
-            api_key=dict(type='str', required=True, no_log=False),
-            name=dict(type='str'),
-            purge=dict(type='bool', default=False),
-            keep=dict(type='list', elements='str', default=[], no_log=False),
-            entries=dict(type='list', elements='str', default=[]),
-            allow_empty=dict(type='bool', default=False),
-        )),
+            target_options(), org_id=dict(type='str', required=True),
+            api_key=dict(type='str', required=True, no_log=False))),
+        atlas_service_accounts=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
+            target_options(), org_id=dict(type='str'), project_id=dict(type='str'),
+            service_account=dict(type='str', required=True))),
         woodcore_keys=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
             name=dict(type='str', required=True),
             api_key=dict(type='str', no_log=True),
@@ -70,6 +67,49 @@ def argument_spec():
         concurrency=dict(type='int', default=8),
     )
     return spec
+
+
+def target_options():
+    """What every Atlas target of the fleet takes besides its identity."""
+    return dict(
+        name=dict(type='str'),
+        purge=dict(type='bool', default=False),
+        keep=dict(type='list', elements='str', default=[], no_log=False),
+        entries=dict(type='list', elements='str', default=[]),
+        allow_empty=dict(type='bool', default=False),
+        current_ip=dict(type='bool', default=False),
+        remove_unused_after=dict(type='str'),
+    )
+
+
+class Target(object):
+    """One Atlas list of the fleet run: which kind, which parent and target, and how to converge it."""
+
+    def __init__(self, kind, label, spec, kp, entries, keep, unused_after):
+        self.kind = kind          # a key of atlas.KINDS
+        self.label = label
+        self.spec = spec          # the target's dict as given
+        self.kp = kp              # connection parameters
+        self.entries = entries
+        self.keep = keep
+        self.unused_after = unused_after
+
+    @property
+    def parent(self):
+        return self.spec.get('project_id') if self.kind == 'project_service_account' else self.spec['org_id']
+
+    def resolve(self, api):
+        if self.kind == 'api_key':
+            return api.resolve_key(self.spec['org_id'], self.spec['api_key'])
+        return api.resolve_service_account(self.spec.get('org_id'), self.spec['service_account'])
+
+    def identity(self, resolved):
+        ident = dict(kind=self.kind, org_id=self.spec.get('org_id'))
+        if self.kind == 'api_key':
+            ident['api_key_id'] = resolved
+        else:
+            ident.update(client_id=resolved, project_id=self.spec.get('project_id'))
+        return ident
 
 
 class FleetError(PlanError):
@@ -100,11 +140,12 @@ def fleet_networks(fleet, extra_entries, merge, allow_any):
     return addresses.unique_sorted(addresses.merge(unique)) if merge else unique
 
 
-def _atlas_params(params, key):
+def _atlas_params(params, target):
     return dict(
         base_url=params['atlas_base_url'], public_key=params['atlas_public_key'],
         private_key=params['atlas_private_key'], client_id=params['atlas_client_id'],
-        client_secret=params['atlas_client_secret'], org_id=key['org_id'], api_version=params['api_version'],
+        client_secret=params['atlas_client_secret'], org_id=target.get('org_id'),
+        project_id=target.get('project_id'), api_version=params['api_version'],
         api_path_prefix=params['api_path_prefix'], timeout=params['timeout'],
         validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
         retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'])
@@ -133,19 +174,30 @@ class Plan(object):
             raise FleetError('fleet (host -> address) is required; the action plugin builds it from the play hosts')
         self.networks = fleet_networks(params['fleet'], params['extra_entries'], params['merge'], params['allow_any'])
         self.atlas = []
-        for key in params['atlas_keys']:
-            label = key.get('name') or key['api_key']
-            kp = _atlas_params(params, key)
+        targets = [('api_key', key) for key in params['atlas_keys']]
+        for account in params['atlas_service_accounts']:
+            targets.append(('project_service_account' if account.get('project_id') else 'org_service_account', account))
+        for kind, spec in targets:
+            label = spec.get('name') or spec.get('api_key') or spec.get('service_account')
+            what = 'Atlas key' if kind == 'api_key' else 'Atlas service account'
+            kp = _atlas_params(params, spec)
             try:
                 atlas.validate_connection(kp)
-                atlas.classify_api_key(key['api_key'])
-                own = addresses.parse_networks(key['entries'], allow_any=params['allow_any'])
-                keep = addresses.parse_networks(key['keep'], allow_any=True)
+                if kind == 'api_key':
+                    atlas.classify_api_key(spec['api_key'])
+                elif not spec.get('org_id') and not spec.get('project_id'):
+                    raise PlanError('give org_id (organization list) or project_id (project list)')
+                elif spec.get('org_id') and spec.get('project_id'):
+                    raise PlanError('give org_id or project_id, not both')
+                own = addresses.parse_networks(spec['entries'], allow_any=params['allow_any'])
+                keep = addresses.parse_networks(spec['keep'], allow_any=True)
+                unused_after = atlas.parse_duration(spec['remove_unused_after']) \
+                    if spec.get('remove_unused_after') else None
             except (PlanError, addresses.AddressError) as exc:
-                raise FleetError('Atlas key %s: %s' % (label, exc))
-            # the fleet's list (sorted, unique) is shared by every key without entries of its own
+                raise FleetError('%s %s: %s' % (what, label, exc))
+            # the fleet's list (sorted, unique) is shared by every target without entries of its own
             entries = addresses.unique_sorted(self.networks + own) if own else self.networks
-            self.atlas.append((key, kp, entries, keep))
+            self.atlas.append(Target(kind, label, spec, kp, entries, keep, unused_after))
         self.woodcore = []
         hosts = [n for n in self.networks if addresses.is_host(n)]
         for key in params['woodcore_keys']:
@@ -184,33 +236,37 @@ def run(params, check_mode=False, diff=False):
     Before/after diffs are built only when ``diff`` is asked for.
     """
     plan = Plan(params)
-    atlas_clients = {}
+    atlas_apis = {}
     clients = []
 
     def atlas_api(kp):
-        ident = (kp['base_url'], kp['public_key'], kp['client_id'], kp['api_version'])
-        if ident not in atlas_clients:  # one session (digest nonce, OAuth token) shared by every key
+        ident = (kp['base_url'], kp['public_key'], kp['client_id'], kp['api_version'], kp.get('api_path_prefix'))
+        if ident not in atlas_apis:  # one session (digest nonce, OAuth token, caller IP) shared by every target
             api = atlas.build_api(kp, pool_size=max(params['concurrency'], 1))
-            atlas_clients[ident] = api.client
+            atlas_apis[ident] = api
             clients.append(api.client)
-        return atlas.AtlasApi(atlas_clients[ident], kp['org_id'], kp['api_version'], kp.get('api_path_prefix'))
+        return atlas_apis[ident]
 
-    def one_atlas(item):
-        key, kp, entries, keep = item
-        label = key.get('name') or key['api_key']
+    def one_atlas(target):
+        identity = dict(kind=target.kind, org_id=target.spec.get('org_id'))
         try:
-            api = atlas_api(kp)
-            key_id = api.resolve_key(key['api_key'])
-            result = atlas.converge(api, key_id, entries, purge=key['purge'], keep=keep,
-                                    allow_empty=key['allow_empty'], check_mode=check_mode, with_diff=diff,
-                                    with_entries=False)
-            result.update(name=label, org_id=kp['org_id'], api_key_id=key_id, failed=False)
+            api = atlas_api(target.kp)
+            resolved = target.resolve(api)
+            identity = target.identity(resolved)
+            wanted = target.entries
+            if target.spec.get('current_ip'):
+                wanted = addresses.unique_sorted(wanted + [api.caller_ip()])
+            result = atlas.converge(api.access_list(target.kind, target.parent, resolved), wanted,
+                                    purge=target.spec['purge'], keep=target.keep,
+                                    allow_empty=target.spec['allow_empty'], check_mode=check_mode, with_diff=diff,
+                                    with_entries=False, unused_after=target.unused_after)
+            result.update(identity, name=target.label, failed=False)
             return result
         except (ApiError, PlanError) as exc:
             partial = getattr(exc, 'partial', None) or {}
-            return dict(name=label, org_id=kp['org_id'], failed=True, changed=bool(partial.get('added') or
-                                                                                   partial.get('removed')),
-                        msg=str(exc), added=partial.get('added', []), removed=partial.get('removed', []))
+            return dict(identity, name=target.label, failed=True,
+                        changed=bool(partial.get('added') or partial.get('removed')), msg=str(exc),
+                        added=partial.get('added', []), removed=partial.get('removed', []))
 
     def one_woodcore(item):
         key, kp = item
@@ -236,10 +292,17 @@ def run(params, check_mode=False, diff=False):
     for client in clients:
         warnings.extend(w for w in connection_warnings(client, params) if w not in warnings)
     unseen = {}  # one warning per distinct entry list (most keys share the fleet's), naming its keys
-    for key, kp, entries, _keep in plan.atlas:
-        unseen.setdefault((kp['base_url'], id(entries)), (entries, []))[1].append(key.get('name') or key['api_key'])
+    for target in plan.atlas:
+        unseen.setdefault((target.kp['base_url'], id(target.entries)), (target.entries, []))[1].append(target.label)
     for (base_url, _id), (entries, names) in sorted(unseen.items(), key=lambda item: item[1][1]):
-        warnings.extend(atlas.unseen_entries_warning(base_url, entries, 'Atlas key(s) %s: ' % ', '.join(names)))
+        warnings.extend(atlas.unseen_entries_warning(base_url, entries, 'Atlas list(s) %s: ' % ', '.join(names)))
+    for result in atlas_results:
+        warnings.extend(atlas.kept_for_caller_warning(result, 'Atlas %s' % result['name']))
+    for api in atlas_apis.values():
+        warnings.extend(api.notes)
+        for warning in atlas.connection_warnings(dict(api_version=api.api_version, base_url=api.client.base_url)):
+            if warning not in warnings:
+                warnings.append(warning)
     for result in woodcore_results:
         warnings.extend('Woodcore key %s: %s' % (result['name'], w) for w in result.pop('warnings', []))
     failures = [r for r in atlas_results + woodcore_results if r['failed']]
@@ -287,6 +350,9 @@ def _listing(entries, limit=4):
     return '%d (%s, ... +%d more)' % (len(entries), ', '.join(entries[:limit]), len(entries) - limit)
 
 
+SUMMARY_LABELS = {'api_key': 'atlas', 'org_service_account': 'atlas-sa', 'project_service_account': 'atlas-sa'}
+
+
 def summary_lines(atlas_results, woodcore_results, check_mode=False):
     """One line per key; in check mode in the conditional, since nothing was sent."""
     would = 'would ' if check_mode else ''
@@ -297,9 +363,11 @@ def summary_lines(atlas_results, woodcore_results, check_mode=False):
         elif r['changed']:
             state = '%s %s; %s %s' % (would + 'add' if would else 'added', _listing(r['added']),
                                       would + 'remove' if would else 'removed', _listing(r['removed']))
+            if r.get('kept_for_caller'):
+                state += "; kept %s (this run's own address)" % _listing(r['kept_for_caller'])
         else:
             state = 'unchanged (%d entries)' % r['entry_count']
-        lines.append('atlas    %-24s %s' % (r['name'], state))
+        lines.append('%-8s %-24s %s' % (SUMMARY_LABELS.get(r.get('kind'), 'atlas'), r['name'], state))
     for r in woodcore_results:
         if r['failed']:
             state = 'FAILED: %s' % r['msg']

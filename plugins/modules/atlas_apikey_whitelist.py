@@ -23,6 +23,7 @@ author:
   - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.atlas
+  - apiaccess.ipwhitelist.access_list
   - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.ATLAS_GROUP
@@ -47,48 +48,6 @@ options:
         is resolved to the ID through the paginated list of the organization's API keys.
     type: str
     required: true
-  entries:
-    description:
-      - IP addresses and CIDR blocks, IPv4 or IPv6, in any common notation (V(1.2.3.4), V(1.2.3.4/32),
-        V(10.0.0.0/24), V(10.0.0.0/255.255.255.0), V(2001:DB8::/32)).
-      - Invalid values fail the task before any request is sent, naming each bad value. CIDR blocks
-        with host bits set are refused (the message gives the network form).
-    type: list
-    elements: str
-    default: []
-  state:
-    description:
-      - V(present) adds O(entries) that are missing.
-      - V(absent) removes O(entries) that are there.
-    type: str
-    choices: [present, absent]
-    default: present
-  purge:
-    description:
-      - With O(state=present), also remove every entry that is not in O(entries) and not covered by O(keep).
-    type: bool
-    default: false
-  keep:
-    description:
-      - Entries that this task never removes, for example the address of a bastion host or the
-        controller itself. An existing entry is kept if it equals or lies inside one of these networks.
-      - Listing an entry in both O(keep) and O(entries) with O(state=absent) is an error.
-    type: list
-    elements: str
-    default: []
-  allow_empty:
-    description:
-      - Allow the task to remove the last entry of the list.
-      - An empty access list means the key is usable from anywhere, or from nowhere if the organization
-        requires an access list, so this is refused unless set.
-    type: bool
-    default: false
-  allow_any:
-    description:
-      - Allow entries that cover a large part of the internet, such as V(0.0.0.0/0) and V(::/0)
-        (IPv4 networks shorter than /8, IPv6 shorter than /16). Refused unless set.
-    type: bool
-    default: false
 notes:
   - Requests made. V(floor(total/500\) + 1) GETs of the access list. When O(api_key) is a public key, the pages of
     the organization's key list read to find its ID, V(floor(keys/500\) + 1) at most. At most one POST. One DELETE per
@@ -166,6 +125,17 @@ removed:
   type: list
   elements: str
   sample: ["192.0.2.99/32"]
+kept_for_caller:
+  description: Entries the plan would remove but that were kept, because they hold the address this run calls from.
+  returned: success
+  type: list
+  elements: str
+  sample: ["198.51.100.7/32"]
+current_ip:
+  description: This controller's address as Atlas sees it, added to the list (O(current_ip=true)).
+  returned: when O(current_ip=true)
+  type: str
+  sample: 198.51.100.7/32
 diff:
   description: Before and after access lists.
   returned: success
@@ -188,45 +158,25 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
-    atlas_argument_spec, build_api, check_absent_vs_keep, classify_api_key, converge, unseen_entries_warning,
-    validate_connection,
+    access_list_argument_spec, atlas_argument_spec, classify_api_key, run_list_module,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
 
 
 def main():
     argument_spec = atlas_argument_spec()
-    argument_spec.update(
-        api_key=dict(type='str', required=True, no_log=False),
-        entries=dict(type='list', elements='str', default=[]),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        purge=dict(type='bool', default=False),
-        keep=dict(type='list', elements='str', default=[], no_log=False),
-        allow_empty=dict(type='bool', default=False),
-        allow_any=dict(type='bool', default=False),
-    )
+    argument_spec.update(access_list_argument_spec())
+    argument_spec.update(api_key=dict(type='str', required=True, no_log=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     check_libraries(module)
     params = module.params
 
     def work():
         # Everything that can be checked without the network is checked first: bad input sends nothing.
-        validate_connection(params)
         classify_api_key(params['api_key'])
-        wanted = addresses.parse_networks(params['entries'], allow_any=params['allow_any'])
-        keep = addresses.parse_networks(params['keep'], allow_any=True)
-        if params['state'] == 'absent':
-            check_absent_vs_keep(wanted, keep)
-        else:
-            for warning in unseen_entries_warning(params['base_url'], wanted):
-                module.warn(warning)
-        api = build_api(params)
-        module.apiaccess_client = api.client
-        key_id = api.resolve_key(params['api_key'])
-        result = converge(api, key_id, wanted, state=params['state'], purge=params['purge'], keep=keep,
-                          allow_empty=params['allow_empty'], check_mode=module.check_mode)
+        key_id, result = run_list_module(module, 'api_key', params['org_id'],
+                                         lambda api: api.resolve_key(params['org_id'], params['api_key']))
         result['api_key_id'] = key_id
         return result
 

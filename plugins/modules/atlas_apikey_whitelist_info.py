@@ -92,6 +92,13 @@ entries:
       description: Number of requests from this entry.
       type: int
       returned: always
+    days_unused:
+      description:
+        - Whole days since the last request from this entry or, when it was never used, since it was created; the
+          figure that O(apiaccess.ipwhitelist.atlas_apikey_whitelist#module:remove_unused_after) compares.
+      type: int
+      returned: always
+      sample: 97
 api_keys:
   description: Every API key of the organization with its entries, when O(api_key) was omitted.
   returned: when O(api_key) is omitted
@@ -128,10 +135,8 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
-
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
-    atlas_argument_spec, build_api, classify_api_key, validate_connection,
+    atlas_argument_spec, build_api, classify_api_key, list_infos, validate_connection,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
 
@@ -149,18 +154,15 @@ def main():
             classify_api_key(params['api_key'])
         api = build_api(params)
         module.apiaccess_client = api.client
-
-        def entries(key_id):
-            return [e.info() for e in sorted(api.list_entries(key_id), key=lambda e: addresses.sort_key(e.net))]
-
+        org_id = params['org_id']
         if params['api_key'] is not None:
-            key_id = api.resolve_key(params['api_key'])
-            return dict(changed=False, api_key_id=key_id, entries=entries(key_id))
+            key_id = api.resolve_key(org_id, params['api_key'])
+            return dict(changed=False, api_key_id=key_id, entries=list_infos(api.access_list('api_key', org_id, key_id)))
         keys = []
-        for key in api.list_keys():
+        for key in api.list_keys(org_id):
             keys.append(dict(id=key['id'], public_key=key.get('publicKey'), desc=key.get('desc'),
                              roles=[r.get('roleName') for r in key.get('roles') or []],
-                             entries=entries(key['id'])))
+                             entries=list_infos(api.access_list('api_key', org_id, key['id']))))
         return dict(changed=False, api_keys=keys)
 
     run_module(module, work)

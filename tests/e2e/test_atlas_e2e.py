@@ -78,9 +78,10 @@ def test_adhoc_1234_entries_across_pages(atlas, ansible_adhoc):
                        entries=current[2:] + ['192.0.2.1'], purge=True)
     run = ansible_adhoc('atlas_apikey_whitelist', module_args)
     assert run.rc == 0, run.output[-2000:]
-    assert run.result()['removed'] == ['10.200.0.1/32', '10.200.0.2/32'] and run.result()['requests'] == 6
+    assert run.result()['removed'] == ['10.200.0.1/32', '10.200.0.2/32'] and run.result()['requests'] == 7
     methods = [e['method'] for e in atlas.log if e['status'] != 401]
-    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (3, 1, 2)
+    # 3 pages, and the read of the address this run calls from (it removes entries)
+    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (4, 1, 2)
 
 
 def test_adhoc_legacy_whitelist_api(atlas, ansible_adhoc):
@@ -92,13 +93,18 @@ def test_adhoc_legacy_whitelist_api(atlas, ansible_adhoc):
     assert {e['path'].split('/apiKeys/')[0] for e in atlas.log} == {'/api/public/v1.0/orgs/%s' % ORG}
 
 
-def test_adhoc_caller_refusal_reports_what_was_done(atlas, ansible_adhoc):
+def test_adhoc_purge_keeps_the_callers_own_address(atlas, ansible_adhoc):
+    """The calling key purged down to a new address: Atlas would refuse to remove the caller's address
+    after the POST; the plan keeps it, warns, and the run succeeds."""
     atlas.update_settings({'caller_ip': '192.0.2.10'})
     run = ansible_adhoc('atlas_apikey_whitelist', dict(
         base_url=atlas.url, org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE,
         entries=['203.0.113.5'], purge=True))
-    assert run.rc != 0
+    assert run.rc == 0, run.output
     result = run.result()
-    assert 'could not remove 192.0.2.10/32' in result['msg'] and result['error_code'] == \
-        'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST'
-    assert result['added'] == ['203.0.113.5/32'] and result['removed'] == ['10.1.0.0/24']
+    assert result['kept_for_caller'] == ['192.0.2.10/32'] and result['removed'] == ['10.1.0.0/24']
+    assert 'kept 192.0.2.10/32' in run.output and '[WARNING]' in run.output
+    assert sorted(atlas.access_list(ORG, KEY_ID)) == ['192.0.2.10/32', '203.0.113.5/32']
+    assert [e['status'] for e in atlas.log if e['method'] == 'DELETE'] == [204]
+
+

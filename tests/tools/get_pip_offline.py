@@ -19,7 +19,8 @@ FLAGS = {'--no-setuptools', '--no-wheel'}
 ARGS = [a for a in sys.argv[1:] if a not in FLAGS]
 subprocess.check_call([sys.executable, '-m', 'ensurepip', '--default-pip'], stdout=subprocess.DEVNULL)
 subprocess.check_call([sys.executable, '-m', 'pip', 'install', '-q', '--disable-pip-version-check'] + ARGS)
-if '--no-setuptools' in sys.argv and subprocess.call([sys.executable, '-m', 'pip', 'show', '-q', 'setuptools'],
-                                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+HAS_SETUPTOOLS = subprocess.call([sys.executable, '-m', 'pip', 'show', '-q', 'setuptools'],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
+if '--no-setuptools' in sys.argv and HAS_SETUPTOOLS:
     # only when present: uninstalling a missing package prints "Skipping setuptools ..." every time
     subprocess.call([sys.executable, '-m', 'pip', 'uninstall', '-q', '-y', 'setuptools'])

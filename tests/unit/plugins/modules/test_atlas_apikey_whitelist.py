@@ -14,11 +14,12 @@ import pytest
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import http_client
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as module
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    CLIENT_ID, CLIENT_SECRET, KEY_ID, ORG, PRIVATE, PUBLIC, atlas_seed, run_module,
+    CLIENT_ID, CLIENT_SECRET, KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, atlas_seed, run_module, warning_texts,
 )
 
 LIST = '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY_ID)
 KEYS = '/api/atlas/v2/orgs/%s/apiKeys' % ORG
+IPINFO = '/api/private/ipinfo'
 PAGE1 = {'pageNum': '1', 'itemsPerPage': '500'}
 
 
@@ -72,8 +73,10 @@ def test_purge_with_keep_posts_before_deleting(capsys, atlas):
     failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5'], purge=True,
                                                           keep=['10.0.0.0/8']))
     assert not failed
-    assert calls(atlas) == [('GET', LIST), ('POST', LIST), ('DELETE', LIST + '/192.0.2.10'),
-                            ('DELETE', LIST + '/198.51.100.3')]
+    # removing from a key's list: from where does this run call (ipinfo)? No removal holds that address,
+    # so whose key it is does not matter (no key-list read)
+    assert calls(atlas) == [('GET', LIST), ('GET', IPINFO), ('POST', LIST),
+                            ('DELETE', LIST + '/192.0.2.10'), ('DELETE', LIST + '/198.51.100.3')]
     assert result['removed'] == ['192.0.2.10/32', '198.51.100.3/32']
     assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '10.2.0.0/16', '203.0.113.5/32']
 
@@ -81,7 +84,7 @@ def test_purge_with_keep_posts_before_deleting(capsys, atlas):
 def test_delete_of_a_cidr_is_encoded_exactly_once(capsys, atlas):
     failed, result = run_module(capsys, module.main, args(atlas, entries=['10.1.0.0/24'], state='absent'))
     assert not failed and result['removed'] == ['10.1.0.0/24']
-    assert calls(atlas) == [('GET', LIST), ('DELETE', LIST + '/10.1.0.0%2F24')]
+    assert calls(atlas) == [('GET', LIST), ('GET', IPINFO), ('DELETE', LIST + '/10.1.0.0%2F24')]
 
 
 def test_absent_removes_only_listed_entries(capsys, atlas):
@@ -148,8 +151,9 @@ def test_1234_entries_purge_counts(capsys, atlas):
     failed, result = run_module(capsys, module.main, args(atlas, entries=wanted, purge=True))
     assert not failed and len(result['added']) == 5 and len(result['removed']) == 10
     methods = [e['method'] for e in atlas.log if e['status'] != 401]
-    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (3, 1, 10)
-    assert result['requests'] == 14
+    # 3 pages of the list and the read of the caller's address (the run removes from a key's list)
+    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (4, 1, 10)
+    assert result['requests'] == 15
     assert len(atlas.access_list(ORG, KEY_ID)) == 1229
 
 
@@ -175,7 +179,7 @@ def test_legacy_v1_apis(capsys, atlas, api_version, prefix, collection):
                                                           entries=['203.0.113.5'], purge=True, keep=['10.0.0.0/8']))
     assert not failed, result
     path = '%s/orgs/%s/apiKeys/%s/%s' % (prefix, ORG, KEY_ID, collection)
-    assert calls(atlas) == [('GET', path), ('POST', path), ('DELETE', path + '/192.0.2.10')]
+    assert calls(atlas) == [('GET', path), ('GET', IPINFO), ('POST', path), ('DELETE', path + '/192.0.2.10')]
     assert atlas.access_list(ORG, KEY_ID) == ['10.1.0.0/24', '203.0.113.5/32']
 
 
@@ -288,24 +292,60 @@ def test_conflict_mode_never_sees_a_duplicate(capsys, atlas):
     assert not failed and [e['status'] for e in atlas.log if e['method'] == 'POST'] == [200]
 
 
-def test_refused_delete_of_the_callers_ip_says_what_was_done(capsys, atlas):
+def test_the_callers_own_address_is_kept_at_plan_time(capsys, atlas):
+    """Purging the calling key's own list would remove the address it calls from, which Atlas refuses
+    after the POST: the plan keeps it, says so, and the run succeeds with nothing half-done."""
     atlas.update_settings({'caller_ip': '192.0.2.10'})
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.9'], purge=True), check_mode=True)
+    assert not failed and result['kept_for_caller'] == ['192.0.2.10/32'] and result['removed'] == ['10.1.0.0/24']
+    assert writes(atlas) == []
     failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.9'], purge=True))
-    assert failed
-    assert result['msg'].startswith('could not remove 192.0.2.10/32: ')
-    assert 'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST' in result['msg']
-    assert 'already done: added 203.0.113.9/32; removed 10.1.0.0/24' in result['msg']
+    assert not failed and result['changed']
     assert result['added'] == ['203.0.113.9/32'] and result['removed'] == ['10.1.0.0/24']
+    assert result['kept_for_caller'] == ['192.0.2.10/32']
+    assert any('kept 192.0.2.10/32' in w and 'calls Atlas from' in w for w in warning_texts(result))
     assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '203.0.113.9/32']
+    assert [e['status'] for e in atlas.log if e['method'] == 'DELETE'] == [204]
+
+
+def test_a_removal_holding_the_callers_address_on_another_key_is_not_kept(capsys, atlas):
+    atlas.update_settings({'caller_ip': '198.51.100.7'})  # inside KEY2's 198.51.100.0/24, but KEY2 is not the caller
+    failed, result = run_module(capsys, module.main, args(atlas, api_key=KEY2_ID, entries=['203.0.113.9'], purge=True))
+    assert not failed and result['removed'] == ['198.51.100.0/24'] and result['kept_for_caller'] == []
+    two = '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY2_ID)
+    assert calls(atlas) == [('GET', two), ('GET', IPINFO), ('GET', KEYS), ('POST', two),
+                            ('DELETE', two + '/198.51.100.0%2F24')]
+
+
+def test_a_service_account_caller_never_checks_api_key_lists(capsys, atlas):
+    failed, result = run_module(capsys, module.main, dict(
+        base_url=atlas.url, org_id=ORG, api_key=KEY_ID, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+        entries=['203.0.113.5'], purge=True))
+    assert not failed and IPINFO not in [c[1] for c in calls(atlas)]
+
+
+def test_caller_given_by_public_key_needs_no_key_list_read_twice(capsys, atlas):
+    atlas.update_settings({'caller_ip': '192.0.2.10'})
+    failed, result = run_module(capsys, module.main, args(atlas, api_key=PUBLIC, entries=['203.0.113.9'], purge=True))
+    assert not failed and result['kept_for_caller'] == ['192.0.2.10/32']
+    assert calls(atlas) == [('GET', KEYS), ('GET', LIST), ('GET', IPINFO), ('POST', LIST), ('DELETE', LIST + '/10.1.0.0%2F24')]
+
+
+def test_ipinfo_unavailable_warns_and_goes_on(capsys, atlas):
+    atlas.add_fault('status', status=404, path='ipinfo', times=1)
+    failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.9'], purge=True,
+                                                          keep=['10.0.0.0/8']))
+    assert not failed and result['removed'] == ['192.0.2.10/32'] and result['kept_for_caller'] == []
+    assert any('not protected' in w and '/api/private/ipinfo' in w for w in warning_texts(result))
 
 
 def test_moving_the_controller_in_one_run(capsys, atlas):
-    # the caller must stay on its own key's list: the new address is added before the old one goes
+    # the caller must stay on its own key's list: the new address is added, the old one kept while it calls
     atlas.update_settings({'caller_ip_enforcement': 'ip_not_on_list', 'caller_ip': '192.0.2.10'})
     failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.11'], purge=True,
                                                           keep=['10.0.0.0/8']))
-    assert failed is True and 'CANNOT_REMOVE_CALLER' in result['msg']  # the service protects the caller
-    atlas.update_settings({'caller_ip': '192.0.2.11', 'refuse_remove_caller': True})
+    assert not failed and result['added'] == ['192.0.2.11/32'] and result['kept_for_caller'] == ['192.0.2.10/32']
+    atlas.update_settings({'caller_ip': '192.0.2.11'})  # the controller now calls from its new address
     failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.11'], purge=True,
                                                           keep=['10.0.0.0/8']))
     assert not failed and result['removed'] == ['192.0.2.10/32']
@@ -388,7 +428,8 @@ def test_gateway_error_bursts_are_retried_to_the_right_list(capsys, atlas, monke
     assert not failed, result['msg']
     assert sorted(atlas.access_list(ORG, KEY_ID)) == WANTED
     assert 1 <= len(slept) <= 2 and all(0 <= s <= 60 for s in slept)  # bounded waits (urllib3: no wait before the first retry)
-    assert [call[0] for call in calls(atlas)].count(method) == {'GET': 1, 'POST': 1, 'DELETE': 1}[method] + 2
+    on_the_list = [c[0] for c in calls(atlas) if '/accessList' in c[1]]
+    assert on_the_list.count(method) == {'GET': 1, 'POST': 1, 'DELETE': 1}[method] + 2
 
 
 @pytest.mark.parametrize('method, done', [

@@ -15,7 +15,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import commo
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as atlas_module
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import woodcore_ipwhitelist as wc_module
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    CLIENT_ID, KEY_ID, ORG, PRIVATE, PUBLIC, WC_KEY, run_module, warning_texts,
+    CLIENT_ID, KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, WC_KEY, run_module, warning_texts,
 )
 
 
@@ -33,10 +33,11 @@ def wc_args(sim, tmp_path, **kwargs):
 
 
 def test_failure_after_a_write_reports_changed_and_what_was_written(capsys, atlas):
-    # the calling key purged down to a new entry: the POST lands, the DELETE of the caller's IP is refused
-    atlas.update_settings({'caller_ip': '192.0.2.10'})
-    failed, result = run_module(capsys, atlas_module.main, atlas_args(atlas, entries=['203.0.113.60'], purge=True,
-                                                                      keep=['10.0.0.0/8']))
+    # the POST lands, then Atlas refuses the DELETE: the result says what was written, changed=true
+    atlas.add_fault('status', method='DELETE', status=400, times=1, body={
+        'error': 400, 'errorCode': 'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST', 'detail': 'refused', 'parameters': []})
+    failed, result = run_module(capsys, atlas_module.main, atlas_args(atlas, api_key=KEY2_ID, entries=['203.0.113.60'],
+                                                                      purge=True))
     assert failed and result['changed'] is True and result['added'] == ['203.0.113.60/32']
     assert result['error_code'] == 'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST'
     assert 'already done: added 203.0.113.60/32' in result['msg']
@@ -184,5 +185,5 @@ def test_fleet_warns_once_for_entries_atlas_cloud_never_sees():
              'allow_empty': False} for n in ('a', 'b')]
     result = fleet.run(fleet_params(fleet={'web1': '10.0.0.5'}, atlas_keys=keys, proxy='http://127.0.0.1:9'))
     warnings = [w for w in result['warnings'] if 'Atlas cloud' in w]
-    assert warnings == [w for w in warnings if w.startswith('Atlas key(s) a, b: entries 10.0.0.5/32')]
+    assert warnings == [w for w in warnings if w.startswith('Atlas list(s) a, b: entries 10.0.0.5/32')]
     assert len(warnings) == 1
