@@ -114,6 +114,59 @@ options:
         description: Allow leaving this key's list empty.
         type: bool
         default: false
+      current_ip:
+        description: Also add this controller's own address, as in O(apiaccess.ipwhitelist.atlas_apikey_whitelist#module:current_ip).
+        type: bool
+        default: false
+      remove_unused_after:
+        description: Also remove entries unused this long, as in O(apiaccess.ipwhitelist.atlas_apikey_whitelist#module:remove_unused_after).
+        type: str
+  atlas_service_accounts:
+    description:
+      - The Atlas service accounts whose access lists converge, like O(atlas_keys) (same engine, same semantics).
+      - One OAuth token serves the whole run when the credentials are a service account.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      org_id:
+        description: Organization ID, for the account's organization-level list. Give this or O(atlas_service_accounts[].project_id).
+        type: str
+      project_id:
+        description: Project ID, for the account's project-level list. Give this or O(atlas_service_accounts[].org_id).
+        type: str
+      service_account:
+        description: Client ID, or the name (resolved in O(atlas_service_accounts[].org_id)).
+        type: str
+        required: true
+      name:
+        description: Label in the summary; defaults to O(atlas_service_accounts[].service_account).
+        type: str
+      purge:
+        description: Remove entries that are neither fleet addresses, nor extra entries, nor kept.
+        type: bool
+        default: false
+      keep:
+        description: Entries never removed from this list.
+        type: list
+        elements: str
+        default: []
+      entries:
+        description: Extra entries for this account only.
+        type: list
+        elements: str
+        default: []
+      allow_empty:
+        description: Allow leaving this account's list empty.
+        type: bool
+        default: false
+      current_ip:
+        description: Also add this controller's own address.
+        type: bool
+        default: false
+      remove_unused_after:
+        description: Also remove entries unused this long (V(90d)).
+        type: str
   atlas_base_url:
     description:
       - Atlas base URL. If not set, E(MONGODB_ATLAS_BASE_URL) is used.
@@ -250,8 +303,9 @@ entries:
   elements: str
 atlas:
   description:
-    - One result per Atlas key, shaped as the result of M(apiaccess.ipwhitelist.atlas_apikey_whitelist), plus C(name),
-      C(org_id) and C(failed).
+    - One result per Atlas list (API keys, then service accounts), shaped as the result of
+      M(apiaccess.ipwhitelist.atlas_apikey_whitelist), plus C(name), C(kind) (V(api_key), V(org_service_account),
+      V(project_service_account)), C(org_id), C(api_key_id) or C(client_id) and C(project_id), and C(failed).
     - Instead of the whole list, C(entry_count) gives its size after the task; C(diff) is there in diff mode only.
   returned: always
   type: list

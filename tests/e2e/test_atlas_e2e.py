@@ -106,5 +106,3 @@ def test_adhoc_purge_keeps_the_callers_own_address(atlas, ansible_adhoc):
     assert 'kept 192.0.2.10/32' in run.output and '[WARNING]' in run.output
     assert sorted(atlas.access_list(ORG, KEY_ID)) == ['192.0.2.10/32', '203.0.113.5/32']
     assert [e['status'] for e in atlas.log if e['method'] == 'DELETE'] == [204]
-
-

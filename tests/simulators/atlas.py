@@ -16,7 +16,13 @@ Seed (YAML/JSON)::
           - {id: 6a0000000000000000000001, publicKey: abcdefgh, privateKey: <uuid>, desc: ci,
              roles: [ORG_OWNER], access_list: [203.0.113.10, 10.0.0.0/24]}
     service_accounts:
-      - {client_id: mdb_sa_id_x, client_secret: mdb_sa_sk_x, orgs: [5f0000000000000000000001]}
+      - {client_id: mdb_sa_id_<24 hex>, client_secret: mdb_sa_sk_x, name: ci-runner, orgs: [<org id>],
+         projects: [<project id>], access_list: [203.0.113.10]}
+    projects:
+      - {id: <24 hex>, name: prod, org: <org id>}
+
+An access-list entry in a seed is an address string, or ``{address, created, last_used}`` (UTC
+times like 2026-01-01T00:00:00Z) for lists with usage data.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ from .base import DigestVerifier, Response, Simulator, TokenBucket
 
 V2_MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json'
 V2_CONTENT_TYPE = V2_MEDIA_TYPE + ';charset=utf-8'
+SA_VERSION = '2024-08-05'
+SA_MEDIA_TYPE = 'application/vnd.atlas.%s+json' % SA_VERSION
+VERSION_RE = re.compile(r'application/vnd\.atlas\.(\d{4}-\d{2}-\d{2})\+json')
+NOW = '%Y-%m-%dT%H:%M:%SZ'
 V1_CONTENT_TYPE = 'application/json'
 ID_RE = re.compile(r'^[a-f0-9]{24}$')
 REALM = 'MMS Public API'
@@ -70,6 +80,20 @@ class AtlasSimulator(Simulator):
         'v1_base_path': '/api/atlas/v1.0',
         # Require authentication (tests of request shapes may turn it off).
         'auth_required': True,
+        # [U, sources conflict] An Accept version date later than the resource's newest version: '406'
+        # (the versioning page) or 'serve-latest-not-after' (what the spec's own example implies).
+        'accept_later_version': '406',
+        # Service accounts. [V] requests made with a token must come from an address on the account's
+        # list: 'off' or 'ip_not_on_list' (403 IP_ADDRESS_NOT_ON_ACCESS_LIST). Tokens are issued from anywhere [V].
+        'sa_caller_ip_enforcement': 'off',
+        # [U] whether a plain IP on a service-account list comes back with cidrBlock <ip>/32 as on the
+        # API-key list ('both') or as ipAddress only ('ip_only').
+        'sa_host_render': 'both',
+        # [U] whether the project-level list of a service account is its own list ('separate') or the
+        # organization-level one seen through the project ('shared').
+        'sa_project_lists': 'separate',
+        # [V] at most 200 entries per service account; over it: 400 ACCESS_LIST_LIMIT_EXCEEDED [I].
+        'sa_max_entries': 200,
     }
 
     def settings_changed(self):
@@ -94,17 +118,38 @@ class AtlasSimulator(Simulator):
                               desc=key.get('desc', 'simulated key'), roles=key.get('roles', ['ORG_OWNER']),
                               org=org['id'], access_list=entries)
                 for value in key.get('access_list', []):
-                    net = ipaddress.ip_network(value, strict=True)
-                    entries[net] = self._new_entry(net)
+                    self._seed_entry(entries, value)
                 keys[key['id']] = record
                 self.keys_by_public[key['publicKey']] = record
+        self.projects = OrderedDict((p['id'], dict(p)) for p in seed.get('projects', []))
         for account in seed.get('service_accounts', []):
-            self.service_accounts[account['client_id']] = account
+            record = dict(account, name=account.get('name', account['client_id']), access_list=OrderedDict(),
+                          project_lists={}, createdAt=account.get('created', '2025-06-01T09:00:00Z'))
+            for value in account.get('access_list', []):
+                self._seed_entry(record['access_list'], value, sa=True)
+            self.service_accounts[account['client_id']] = record
         self.settings_changed()
 
+    def _seed_entry(self, entries, value, sa=False):
+        if isinstance(value, dict):
+            net = ipaddress.ip_network(value['address'], strict=True)
+            entry = self._new_entry(net, sa)
+            if value.get('created'):
+                entry['createdAt' if sa else 'created'] = value['created']
+            if value.get('last_used'):
+                entry['lastUsedAt' if sa else 'lastUsed'] = value['last_used']
+                entry['lastUsedAddress'] = str(net.network_address)
+        else:
+            net = ipaddress.ip_network(value, strict=True)
+            entry = self._new_entry(net, sa)
+        entries[net] = entry
+
     @staticmethod
-    def _new_entry(net):
-        return {'net': net, 'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'count': 0}
+    def _new_entry(net, sa=False):
+        now = time.strftime(NOW, time.gmtime())
+        if sa:  # [V] ServiceAccountIPAccessListEntry: createdAt, requestCount; no links
+            return {'net': net, 'createdAt': now, 'requestCount': 0}
+        return {'net': net, 'created': now, 'count': 0}
 
     def snapshot(self):
         with self.lock:
@@ -112,7 +157,21 @@ class AtlasSimulator(Simulator):
                                             'access_list': [str(n) for n in key['access_list']]}
                                    for key_id, key in keys.items()}
                              for org, keys in self.orgs.items()},
+                    'service_accounts': {cid: {'name': sa['name'], 'access_list': [str(n) for n in sa['access_list']],
+                                               'project_lists': {p: [str(n) for n in entries]
+                                                                 for p, entries in sa['project_lists'].items()}}
+                                         for cid, sa in self.service_accounts.items()},
                     'token_requests': self.token_requests}
+
+    def sa_access_list(self, client_id, project_id=None):
+        """Canonical CIDR strings of one service account's list (for tests)."""
+        with self.lock:
+            return [str(n) for n in self._sa_entries(self.service_accounts[client_id], project_id)]
+
+    def _sa_entries(self, account, project_id=None):
+        if project_id is None or self.settings['sa_project_lists'] == 'shared':
+            return account['access_list']
+        return account['project_lists'].setdefault(project_id, OrderedDict())
 
     def access_list(self, org_id, key_id):
         """Canonical CIDR strings of one key's list (for tests)."""
@@ -149,6 +208,11 @@ class AtlasSimulator(Simulator):
         return dict(sorted(item.items()))
 
     def _page(self, request, base, key, default_items=100):
+        return self._page_of(request, base, list(key['access_list'].values()),
+                             lambda entry: self._render_entry(self.url + base, entry), default_items)
+
+    def _page_of(self, request, base, items_all, render, default_items=100):
+        """One page of ``items_all`` in the Atlas envelope ``{links, results, totalCount}``."""
         try:
             page = int(request.query.get('pageNum', 1))
             items = int(request.query.get('itemsPerPage', default_items))
@@ -157,14 +221,14 @@ class AtlasSimulator(Simulator):
         if page < 1 or not 1 <= items <= 500:
             return None
         include_count = request.query.get('includeCount', 'true').lower() != 'false'
-        entries = list(key['access_list'].values())
+        entries = items_all
         chunk = entries[(page - 1) * items:page * items]
         query = 'includeCount=%s&pageNum=%d&itemsPerPage=%d' % (str(include_count).lower(), page, items)
         links = [{'href': '%s?%s' % (self.url + base, query), 'rel': 'self'}]
         if page * items < len(entries):
             links.append({'href': '%s?includeCount=%s&pageNum=%d&itemsPerPage=%d'
                           % (self.url + base, str(include_count).lower(), page + 1, items), 'rel': 'next'})
-        body = {'links': links, 'results': [self._render_entry(self.url + base, e) for e in chunk]}
+        body = {'links': links, 'results': [render(e) for e in chunk]}
         if include_count:
             body['totalCount'] = len(entries)
         return body
@@ -196,16 +260,17 @@ class AtlasSimulator(Simulator):
             v1, rest = True, segments[len(v1_base.split('/')):]
         else:
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
+        if not v1 and len(rest) >= 3 and rest[0] in ('orgs', 'groups') and rest[2] == 'serviceAccounts':
+            return self._route_service_accounts(request, segments, rest)
         # rest: orgs/{orgId}/apiKeys[/{id}/(accessList|whitelist)[/{entry}]]
         if len(rest) < 3 or rest[0] != 'orgs' or rest[2] != 'apiKeys':
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
 
         # Content negotiation [R]: v2 wants its versioned media type, v1 plain JSON.
-        accept = request.headers.get('Accept', '')
-        if not v1 and V2_MEDIA_TYPE not in accept:
-            return self._error(406, 'INVALID_VERSION_DATE' if 'vnd.atlas' in accept else 'NOT_ACCEPTABLE',
-                               'Accept header %r is not supported; use %s.' % (accept, V2_MEDIA_TYPE),
-                               'Not Acceptable')
+        if not v1:
+            refused = self._negotiate(request, '2023-01-01')
+            if refused is not None:
+                return refused
         if request.method == 'POST':
             content_type = request.headers.get('Content-Type', '')
             wanted = V1_CONTENT_TYPE if v1 else V2_MEDIA_TYPE
@@ -270,6 +335,174 @@ class AtlasSimulator(Simulator):
                 return self._delete(request, caller, key, entry, v1, headers)
         return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed', headers=headers)
 
+    def _negotiate(self, request, version):
+        """None when the Accept header asks for ``version`` (or, per the setting, a later date), else 406."""
+        accept = request.headers.get('Accept', '')
+        match = VERSION_RE.search(accept)
+        wanted = match.group(1) if match else None
+        if wanted == version or (wanted and wanted > version
+                                 and self.settings['accept_later_version'] == 'serve-latest-not-after'):
+            return None
+        return self._error(406, 'INVALID_VERSION_DATE' if 'vnd.atlas' in accept else 'NOT_ACCEPTABLE',
+                           'Accept header %r is not supported; use application/vnd.atlas.%s+json.' % (accept, version),
+                           'Not Acceptable')
+
+    # -- service accounts ---------------------------------------------------------------------
+
+    def _route_service_accounts(self, request, segments, rest):
+        refused = self._negotiate(request, SA_VERSION)
+        if refused is not None:
+            return refused
+        if request.method == 'POST' and SA_MEDIA_TYPE not in request.headers.get('Content-Type', ''):
+            return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % SA_MEDIA_TYPE,
+                               'Unsupported Media Type')
+        level, parent = rest[0], unquote(rest[1])
+        if not ID_RE.match(parent):
+            return self._path_param_error('orgId' if level == 'orgs' else 'groupId', parent)
+        project = self.projects.get(parent) if level == 'groups' else None
+        org_id = project['org'] if project else parent
+        caller, failure = self._authenticate(request, org_id)
+        if failure is not None:
+            return failure
+        limited = self._rate_limit()
+        if isinstance(limited, Response):
+            return limited
+        headers = limited
+        if level == 'groups' and project is None:
+            return self._error(404, 'GROUP_NOT_FOUND', 'No group with ID %s exists.' % parent, 'Not Found', [parent],
+                               headers=headers)
+        if len(rest) == 3:
+            if level == 'orgs' and request.method == 'GET':
+                accounts = [a for a in self.service_accounts.values() if org_id in a.get('orgs', [])]
+                return self._sa_ok(200, self._page_of(request, '/'.join(segments), accounts, self._sa_view), headers)
+            return self._method_not_allowed(headers)
+        client_id = unquote(rest[3])
+        if not re.match(r'^mdb_sa_id_[a-fA-F\d]{24}$', client_id):
+            return self._error(400, 'PATH_PARAM_PARSE_ERROR', 'Path parameter \'clientId\' with value \'%s\' is '
+                               'invalid.' % client_id, 'Bad Request', ['clientId', client_id], headers=headers)
+        account = self.service_accounts.get(client_id)
+        member = account and (org_id in account.get('orgs', []) if level == 'orgs'
+                              else parent in account.get('projects', []))
+        if not member:
+            return self._error(404, 'SERVICE_ACCOUNT_NOT_FOUND', 'Service account %s not found.' % client_id,
+                               'Not Found', [client_id], headers=headers)
+        if len(rest) == 4:
+            if level == 'orgs' and request.method == 'GET':
+                return self._sa_ok(200, self._sa_view(account), headers)
+            return self._method_not_allowed(headers)
+        if rest[4] != 'accessList' or len(rest) > 6:
+            return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found',
+                               headers=headers)
+        entries = self._sa_entries(account, parent if level == 'groups' else None)
+        base = '/'.join(segments[:len(segments) - len(rest) + 5])  # .../accessList
+        if len(rest) == 5 and request.method == 'GET':
+            body = self._page_of(request, base, list(entries.values()), self._render_sa_entry)
+            if body is None:
+                return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
+                                   'Bad Request', headers=headers)
+            return self._sa_ok(200, body, headers)
+        if len(rest) == 5 and request.method == 'POST':
+            return self._sa_add(request, base, entries, headers)
+        if len(rest) == 6 and request.method == 'DELETE':  # [V] no GET of one entry on these lists
+            return self._sa_delete(request, caller, account, entries, unquote(rest[5]), headers)
+        return self._method_not_allowed(headers)
+
+    def _method_not_allowed(self, headers=None):
+        return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed', headers=headers)
+
+    def _sa_ok(self, status, body, headers):
+        return Response(status, body, headers=headers, content_type=SA_MEDIA_TYPE + ';charset=utf-8')
+
+    def _sa_view(self, account, base=None):
+        """[V] OrgServiceAccount; the secret itself is shown only at creation, never here."""
+        secret = account.get('client_secret') or ''
+        return {'clientId': account['client_id'], 'createdAt': account['createdAt'],
+                'description': account.get('description', 'simulated service account'), 'name': account['name'],
+                'roles': account.get('roles', ['ORG_OWNER']),
+                'secrets': [{'createdAt': account['createdAt'], 'expiresAt': '2027-06-01T09:00:00Z',
+                             'id': 'a' * 24, 'maskedSecretValue': 'mdb_sa_sk_...' + secret[-4:]}]}
+
+    def _render_sa_entry(self, entry, base=None):
+        """[V] ServiceAccountIPAccessListEntry: no links, usage in createdAt/lastUsedAt/requestCount."""
+        net = entry['net']
+        cidr = '%s/%d' % (self._render_ip(net.network_address), net.prefixlen)
+        item = {'createdAt': entry['createdAt'], 'requestCount': entry['requestCount']}
+        if net.num_addresses == 1:
+            item['ipAddress'] = self._render_ip(net.network_address)
+            if self.settings['sa_host_render'] == 'both':
+                item['cidrBlock'] = cidr
+        else:
+            item['cidrBlock'] = cidr
+        for field in ('lastUsedAt', 'lastUsedAddress'):
+            if field in entry:
+                item[field] = entry[field]
+        return dict(sorted(item.items()))
+
+    def _parse_body_entries(self, request, headers, max_items=None):
+        """The networks of a POST body, or an error Response; nothing is applied here."""
+        body = request.json_or_none()
+        if not isinstance(body, list) or not body:
+            return self._error(400, 'INVALID_JSON', 'Request body must be a non-empty JSON array.', 'Bad Request',
+                               headers=headers)
+        if max_items and len(body) > max_items:
+            return self._error(400, 'INVALID_JSON_ATTRIBUTE', 'At most %d entries per request.' % max_items,
+                               'Bad Request', headers=headers)
+        wanted = []
+        for element in body:
+            if not isinstance(element, dict) or len([f for f in ('ipAddress', 'cidrBlock') if element.get(f)]) != 1 \
+                    or set(element) - {'ipAddress', 'cidrBlock'}:
+                return self._error(400, 'INVALID_ATTRIBUTE', 'Each element needs exactly one of ipAddress or cidrBlock.',
+                                   'Bad Request', headers=headers)
+            value = element.get('ipAddress') or element.get('cidrBlock')
+            net = self._parse_entry_value(value) if isinstance(value, str) else None
+            if net is None or ('ipAddress' in element and '/' in value):
+                return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
+                                   'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
+                                   [value], headers=headers)
+            if net.version == 6 and self.settings['ipv6'] == 'reject':
+                return self._error(400, 'IPV6_UNSUPPORTED', 'IPv6 entries are not supported: %s.' % value,
+                                   'Bad Request', [value], headers=headers)
+            wanted.append((value, net))
+        return wanted
+
+    def _sa_add(self, request, base, entries, headers):
+        wanted = self._parse_body_entries(request, headers, max_items=200)  # [V] maxItems: 200
+        if isinstance(wanted, Response):
+            return wanted
+        for value, net in wanted:
+            if net in entries and self.settings['duplicate_post'] == 'conflict':
+                return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
+                                   'Address %s is already in the access list.' % value, 'Conflict', [value],
+                                   headers=headers)
+        new = set(net for _v, net in wanted if net not in entries)
+        if len(entries) + len(new) > self.settings['sa_max_entries']:
+            return self._error(400, 'ACCESS_LIST_LIMIT_EXCEEDED', 'A service account can have at most %d access list '
+                               'entries.' % self.settings['sa_max_entries'], 'Bad Request',
+                               [self.settings['sa_max_entries']], headers=headers)
+        for _value, net in wanted:
+            if net not in entries:
+                entries[net] = self._new_entry(net, sa=True)
+        return self._sa_ok(200, self._page_of(request, base, list(entries.values()), self._render_sa_entry), headers)
+
+    def _sa_delete(self, request, caller, account, entries, value, headers):
+        net = self._parse_entry_value(value)
+        if net is None:
+            return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
+                               'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
+                               [value], headers=headers)
+        if net not in entries:
+            return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find access list entry %s.' % value, 'Not Found',
+                               [value], headers=headers)
+        # [V] "You can't remove the requesting IP address from the access list"; its code [U]: as for keys
+        if self.settings['refuse_remove_caller'] and caller and caller['id'] == account['client_id']:
+            ip = self._caller_ip(request)
+            if ip in net:
+                return self._error(400, 'CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST',
+                                   'Cannot remove the caller\'s IP address %s from the access list.' % ip,
+                                   'Bad Request', [str(ip)], headers=headers)
+        del entries[net]
+        return Response(204, None, headers=headers, content_type=SA_MEDIA_TYPE + ';charset=utf-8')
+
     def _path_param_error(self, name, value):
         return self._error(400, 'PATH_PARAM_PARSE_ERROR',
                            'One or more path parameter is invalid. Path parameter \'%s\' with value \'%s\' must be a '
@@ -326,6 +559,18 @@ class AtlasSimulator(Simulator):
                     break
         if caller['kind'] == 'service_account':
             account = self.service_accounts[caller['id']]
+            entries = account['access_list']
+            if self.settings['sa_caller_ip_enforcement'] == 'ip_not_on_list' and entries and \
+                    not any(ip in net for net in entries):
+                return caller, self._error(403, 'IP_ADDRESS_NOT_ON_ACCESS_LIST',
+                                           'IP address %s is not allowed to access this resource.' % ip,
+                                           'Forbidden', [str(ip)])
+            for net, entry in entries.items():
+                if ip in net:
+                    entry['requestCount'] += 1
+                    entry['lastUsedAt'] = time.strftime(NOW, time.gmtime())
+                    entry['lastUsedAddress'] = str(ip)
+                    break
             if org_id not in account.get('orgs', []):
                 return caller, self._error(403, 'USER_CANNOT_ACCESS_ORGANIZATION',
                                            'The service account cannot access organization %s.' % org_id,

@@ -382,7 +382,10 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _serve
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _serve
+    # errors the handler answers itself (an unknown method, a malformed request line) are JSON too
+    error_content_type = 'application/json'
+    error_message_format = '{"error": %(code)d, "reason": "%(message)s", "detail": "%(explain)s"}'
 
 
 def load_seed_file(path):

@@ -27,13 +27,17 @@ PUBLIC2 = 'zyxwvuts'
 # unique marker strings: tests grep every output for them
 PRIVATE = 'PRIVATEKEY-3b1f-4c6e-9a2d-MARKER'
 PRIVATE2 = 'PRIVATEKEY-2222-4c6e-9a2d-MARKER'
-CLIENT_ID = 'mdb_sa_id_0123456789abcdef'
+CLIENT_ID = 'mdb_sa_id_0123456789abcdef01234567'
 CLIENT_SECRET = 'mdb_sa_sk_CLIENTSECRET_MARKER'
+# a service account managed by the tests (the caller, CLIENT_ID, is one too) and a project
+SA_ID = 'mdb_sa_id_5a0000000000000000000001'
+SA_NAME = 'ci-runner'
+PROJECT = '6b0000000000000000000001'
 WC_KEY = 'wc_test_WOODCOREKEY0MARKER0123456789'
 WC_LIVE_KEY = 'wc_live_WOODCORELIVE0MARKER0123456789'
 
 
-def atlas_seed(entries=('192.0.2.10', '10.1.0.0/24')):
+def atlas_seed(entries=('192.0.2.10', '10.1.0.0/24'), sa_entries=('192.0.2.20', '10.3.0.0/24')):
     return {
         'orgs': [
             {'id': ORG, 'api_keys': [
@@ -44,7 +48,13 @@ def atlas_seed(entries=('192.0.2.10', '10.1.0.0/24')):
             ]},
             {'id': OTHER_ORG, 'api_keys': []},
         ],
-        'service_accounts': [{'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET, 'orgs': [ORG]}],
+        'service_accounts': [
+            {'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET, 'name': 'automation', 'orgs': [ORG],
+             'projects': [PROJECT], 'access_list': []},
+            {'client_id': SA_ID, 'client_secret': 'mdb_sa_sk_other', 'name': SA_NAME, 'orgs': [ORG],
+             'projects': [PROJECT], 'access_list': list(sa_entries)},
+        ],
+        'projects': [{'id': PROJECT, 'name': 'prod', 'org': ORG}],
     }
 
 
