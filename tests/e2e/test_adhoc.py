@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    KEY_ID, MODULES, ORG, PRIVATE, PUBLIC, WC_KEY,
+    CLIENT_ID, CLIENT_SECRET, KEY_ID, MODULES, ORG, PRIVATE, PUBLIC, SA_ID, SA_NAME, WC_KEY,
 )
 
 
@@ -40,6 +40,18 @@ def test_woodcore_request_approve_and_read(woodcore, ansible_adhoc, tmp_path):
     info = ansible_adhoc('woodcore_ipwhitelist_info', dict(timeout=30), env=env)
     assert info.rc == 0 and info.result()['ip'] == '203.0.113.9', info.output
     assert WC_KEY not in first.output + second.output + info.output and otp not in second.output
+
+
+def test_service_account_info_then_manage(atlas, ansible_adhoc):
+    env = {'MONGODB_ATLAS_CLIENT_ID': CLIENT_ID, 'MONGODB_ATLAS_CLIENT_SECRET': CLIENT_SECRET,
+           'MONGODB_ATLAS_BASE_URL': atlas.url}
+    info = ansible_adhoc('atlas_service_account_whitelist_info', dict(org_id=ORG), env=env)
+    assert info.rc == 0, info.output
+    assert [a['name'] for a in info.result()['service_accounts']] == ['automation', SA_NAME]
+    run = ansible_adhoc('atlas_service_account_whitelist', dict(org_id=ORG, service_account=SA_NAME,
+                                                                entries=['203.0.113.5'], purge=True), '--diff', env=env)
+    assert run.rc == 0 and run.result()['removed'] == ['10.3.0.0/24', '192.0.2.20/32'], run.output
+    assert atlas.sa_access_list(SA_ID) == ['203.0.113.5/32'] and CLIENT_SECRET not in run.output
 
 
 def test_fleet_converge_for_an_inventory_group(atlas, ansible_adhoc, tmp_path):
