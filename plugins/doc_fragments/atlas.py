@@ -53,6 +53,10 @@ options:
       - V(v2) is the current Atlas Admin API (C(/api/atlas/v2/.../accessList), versioned media type).
       - V(v1_access_list) is the deprecated v1.0 C(.../accessList); V(v1_whitelist) is the legacy
         v1.0 C(.../whitelist) form, still the shape of older Ops Manager and Cloud Manager APIs.
+      - Atlas cloud switched the C(/whitelist) API off in 2021; V(v1_whitelist) against C(cloud.mongodb.com) warns
+        (it answers 404 there). Keep it for Ops Manager (with O(api_path_prefix=/api/public/v1.0)).
+      - Service-account lists exist only in v2 (media type C(application/vnd.atlas.2024-08-05+json)); the
+        service-account modules ignore this option.
     type: str
     choices: [v2, v1_access_list, v1_whitelist]
     default: v2

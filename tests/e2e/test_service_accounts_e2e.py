@@ -77,7 +77,7 @@ def test_role_with_api_key_and_service_account_targets(tmp_path, atlas, woodcore
     inventory.write_text(json.dumps({'all': {
         'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
         'children': {'fleet': {'hosts': {'app1': {'fleet_whitelist_address': '203.0.113.10'},
-                                          'app2': {'fleet_whitelist_address': '203.0.113.11'}}}}}}))
+                                         'app2': {'fleet_whitelist_address': '203.0.113.11'}}}}}}))
     extra = {
         'fleet_whitelist_atlas_keys': [{'name': 'deploy-key', 'org_id': ORG, 'api_key': KEY2_ID, 'purge': True}],
         'fleet_whitelist_atlas_service_accounts': [

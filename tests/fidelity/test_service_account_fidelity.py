@@ -74,7 +74,7 @@ def test_module_requests_and_simulator_responses_match_the_extract(capsys, atlas
     failed, result = run_module(capsys, module.main, dict(base, org_id=ORG, service_account='mdb_sa_id_' + 'f' * 24,
                                                           entries=['1.2.3.4']))
     assert failed and result['http_status'] == 404
-    assert {r.method for r, _ in exchanges} >= {'GET', 'POST', 'DELETE'}
+    assert {request.method for request, response in exchanges} >= {'GET', 'POST', 'DELETE'}
     assert validate_all(openapi_for(atlas.url), exchanges) >= 12
 
 

@@ -476,3 +476,18 @@ def test_read_timeouts_beyond_the_retries_fail_before_any_write(capsys, atlas):
     assert failed and 'gave up after 3 tries' in result['msg'] and 'nothing was changed' in result['msg'], \
         result['msg']
     assert writes(atlas) == [] and atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '10.1.0.0/24']
+
+
+def test_legacy_whitelist_api_against_atlas_cloud_warns(capsys):
+    # the default cloud URL, through a refusing loopback proxy: the warning comes before any request
+    failed, result = run_module(capsys, module.main, dict(
+        org_id=ORG, api_key=KEY_ID, public_key=PUBLIC, private_key=PRIVATE, api_version='v1_whitelist', retries=0,
+        proxy='http://127.0.0.1:9', entries=['203.0.113.5']))
+    assert any('switched off in 2021' in w and 'api_version=v2' in w for w in warning_texts(result))
+
+
+def test_legacy_whitelist_api_against_ops_manager_does_not_warn(capsys, atlas):
+    atlas.update_settings({'v1_base_path': '/api/public/v1.0'})
+    failed, result = run_module(capsys, module.main, args(atlas, api_version='v1_whitelist',
+                                                          api_path_prefix='/api/public/v1.0', entries=['192.0.2.10']))
+    assert not failed and not [w for w in warning_texts(result) if '2021' in w]
