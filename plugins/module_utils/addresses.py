@@ -260,6 +260,8 @@ def not_on_the_internet(networks):
     (RFC 1918, CGNAT, IPv6 unique local), loopback and link-local."""
     found = []
     for net in networks:
+        if not net.version:  # not a network (a project list's security group)
+            continue
         ip = net.ip
         if ip.is_loopback() or ip.is_link_local() or (
                 ip.is_ipv4_private_use() or ip in netaddr.IPNetwork('100.64.0.0/10') if net.version == 4

@@ -16,6 +16,7 @@ read (every page) -> plan (to_add / to_remove on canonical networks) -> stop if 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import functools
 import re
 import threading
@@ -55,7 +56,7 @@ class ListKind(object):
     """What differs between Atlas access lists; nothing else does."""
 
     def __init__(self, name, what, path, media_type=None, created='created', last_used='lastUsed', count='count',
-                 post_max_items=None, caller_list=True):
+                 post_max_items=None, caller_list=True, details=False, post_statuses=(200,), post_retry=(409,)):
         self.name = name
         self.what = what                      # for messages: "API key", "service account"
         self.path = path                      # template: {prefix} {collection} {parent} {target}
@@ -65,6 +66,9 @@ class ListKind(object):
         self.count = count
         self.post_max_items = post_max_items  # the spec's maxItems of one POST body, if any
         self.caller_list = caller_list        # an API access list: calls are checked against it
+        self.details = details                # entries carry comment and deleteAfterDate (project list)
+        self.post_statuses = post_statuses    # what a successful POST answers
+        self.post_retry = post_retry          # POST failures resolved by re-reading, then posting what is missing
 
 
 KINDS = dict((kind.name, kind) for kind in (
@@ -74,7 +78,46 @@ KINDS = dict((kind.name, kind) for kind in (
     ListKind('project_service_account', 'service account',
              '/api/atlas/v2/groups/{parent}/serviceAccounts/{target}/accessList',
              SA_MEDIA_TYPE, created='createdAt', last_used='lastUsedAt', count='requestCount', post_max_items=200),
+    # The project IP access list: who may connect to the project's clusters, not an API access list.
+    # No usage data; comment and expiry per entry; POST answers 201 [R] (the spec says 200); concurrent
+    # POSTs are not supported [V], so a conflict or a transient 500 is resolved by re-reading.
+    ListKind('project', 'project', '/api/atlas/v2/groups/{parent}/accessList', V2_MEDIA_TYPE, created=None,
+             last_used=None, count=None, caller_list=False, details=True, post_statuses=(200, 201),
+             post_retry=(409, 500)),
 ))
+DEFAULT_COMMENT = 'managed by apiaccess.ipwhitelist'
+SECURITY_GROUP_RE = re.compile(r'^([0-9]+/)?sg-[0-9a-f]+$')
+
+
+class SecurityGroup(object):
+    """An AWS security group entry of a project list, shaped like a network for the engine: it sorts
+    before every network (version 0) and is only ever equal to itself."""
+
+    version = 0
+    prefixlen = 0
+
+    def __init__(self, name):
+        self.name = name
+        self.first = name  # sort_key: (0, name, 0)
+
+    def __str__(self):
+        return self.name
+
+    def __eq__(self, other):
+        return isinstance(other, SecurityGroup) and other.name == self.name
+
+    def __hash__(self):
+        return hash(('sg', self.name))
+
+    def __contains__(self, other):
+        return self == other
+
+
+def entry_key(value):
+    """The engine's value for one project-list entry text: a network, or a security group."""
+    if SECURITY_GROUP_RE.match(value or ''):
+        return SecurityGroup(value)
+    return addresses.parse_network(value, allow_any=True)
 
 
 # -- options and connection -------------------------------------------------------------------
@@ -256,6 +299,10 @@ class Entry(object):
     def __init__(self, raw, kind=KINDS['api_key']):
         self.raw = raw
         self.kind = kind
+        if raw.get('awsSecurityGroup'):
+            self.net = SecurityGroup(raw['awsSecurityGroup'])
+            self.wire = raw['awsSecurityGroup']
+            return
         text = raw.get('cidrBlock') or raw.get('ipAddress')
         try:
             self.net = _server_network(text)
@@ -266,10 +313,16 @@ class Entry(object):
 
     def last_active(self):
         """Epoch of the last use, else of the creation; None when the list keeps no usage data."""
+        if self.kind.created is None:
+            return None
         return parse_time(self.raw.get(self.kind.last_used)) or parse_time(self.raw.get(self.kind.created))
 
     def info(self, now=None):
         raw, kind = self.raw, self.kind
+        if kind.details:
+            return dict(entry=str(self.net), ip_address=raw.get('ipAddress'), cidr_block=raw.get('cidrBlock'),
+                        aws_security_group=raw.get('awsSecurityGroup'), comment=raw.get('comment'),
+                        delete_after=raw.get('deleteAfterDate'))
         active = self.last_active()
         now = time.time() if now is None else now
         return dict(entry=addresses.canonical(self.net), ip_address=raw.get('ipAddress'),
@@ -294,6 +347,18 @@ class AtlasApi(object):
         self._caller_ip = None
         self._lock = threading.Lock()  # fleet threads share one AtlasApi
         self.notes = []                # warnings for the user, once each
+        self._project_locks = {}
+
+    @contextlib.contextmanager
+    def write_lock(self, target):
+        """Writes to one project list are serialised ([V]: no concurrent POSTs); other lists need no lock."""
+        if not target.kind.details:
+            yield
+            return
+        with self._lock:
+            lock = self._project_locks.setdefault(target.path, threading.Lock())
+        with lock:
+            yield
 
     def note(self, text):
         with self._lock:
@@ -364,6 +429,25 @@ class AtlasApi(object):
         raise PlanError('no service account named %r in organization %s (%d accounts checked); service_account '
                         'takes the client ID or the name' % (service_account, org_id, len(accounts)))
 
+    # projects
+
+    def list_projects(self):
+        return list(self.paged('/api/atlas/v2/groups', V2_MEDIA_TYPE))
+
+    def resolve_project(self, project):
+        """The project ID for an ID or a name (GET /groups/byName/{name})."""
+        if ID_RE.match(project):
+            return project
+        try:
+            body = self.client.request('GET', '/api/atlas/v2/groups/byName/%s' % quote(project, safe=''),
+                                       headers={'Accept': V2_MEDIA_TYPE}).json()
+        except ApiError as exc:
+            if exc.status == 404:
+                raise PlanError('no project named %r that these credentials can see; project takes the name or the '
+                                '24-hex project ID' % project)
+            raise
+        return body['id']
+
     # the caller
 
     def caller_ip(self):
@@ -411,20 +495,48 @@ class AccessList(object):
     def list_entries(self):
         return [Entry(raw, self.kind) for raw in self.api.paged(self.path, self.media_type)]
 
-    def add(self, networks):
+    def _body(self, net, details):
+        if isinstance(net, SecurityGroup):
+            element = {'awsSecurityGroup': net.name}
+        else:
+            element = addresses.atlas_wire_entry(net)
+        if self.kind.details:
+            extra = (details or {}).get(addresses.sort_key(net)) or {}
+            element.update((k, v) for k, v in extra.items() if v is not None and k in ('comment', 'deleteAfterDate'))
+        return element
+
+    def add(self, networks, details=None):
+        """POST the entries (in chunks where the spec caps the body); returns the last answer's entries."""
         networks = list(networks)
         size = self.kind.post_max_items or len(networks)
+        answer = None
         for start in range(0, len(networks), size):  # the spec caps some POST bodies (maxItems)
-            body = [addresses.atlas_wire_entry(n) for n in networks[start:start + size]]
-            self.api.client.request('POST', self.path, json=body,
-                                    headers={'Accept': self.media_type, 'Content-Type': self.media_type})
+            body = [self._body(n, details) for n in networks[start:start + size]]
+            with self.api.write_lock(self):
+                answer = self.api.client.request(
+                    'POST', self.path, json=body, expected=self.kind.post_statuses,
+                    params={'itemsPerPage': PAGE_SIZE} if self.kind.details else None,
+                    headers={'Accept': self.media_type, 'Content-Type': self.media_type})
+        try:
+            return [Entry(raw, self.kind) for raw in (answer.json().get('results') or [])] if answer else []
+        except (ValueError, AttributeError):
+            return []
 
-    def delete(self, entry):
+    def _segment(self, entry):
         # '/' encoded as %2F exactly once (requests leaves an encoded path alone). Colons stay: the
         # OpenAPI pattern of this path parameter admits IPv6 only with literal colons.
-        segment = quote(entry.wire, safe=':')
-        self.api.client.request('DELETE', '%s/%s' % (self.path, segment), expected=(200, 204),
-                                headers={'Accept': self.media_type})
+        return quote(entry.wire, safe=':')
+
+    def delete(self, entry):
+        with self.api.write_lock(self):
+            self.api.client.request('DELETE', '%s/%s' % (self.path, self._segment(entry)), expected=(200, 204),
+                                    headers={'Accept': self.media_type})
+
+    def status(self, entry):
+        """The project list's GET .../{entry}/status: PENDING, ACTIVE or FAILED [V]."""
+        body = self.api.client.request('GET', '%s/%s/status' % (self.path, self._segment(entry)),
+                                       headers={'Accept': self.media_type}).json()
+        return (body or {}).get('STATUS')
 
     def caller_network(self, removing):
         """This run's own address when ``removing`` would take it off the very list this run calls with,
@@ -512,11 +624,16 @@ def plan(current, wanted, state, purge, keep, allow_empty, unused_before=None, c
 
 
 def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
-             with_diff=True, with_entries=True, unused_after=None, clock=time.time):
+             with_diff=True, with_entries=True, unused_after=None, clock=time.time, details=None,
+             comment_drift='update', wait=None, sleep=time.sleep):
     """Bring one access list to the wanted state. Returns the module result.
 
     with_entries=False leaves out the sorted list of every entry (the fleet only reports the count).
     ``unused_after`` (seconds): also remove entries unused that long (remove_unused_after).
+    Lists with details (the project list): ``details`` maps sort_key -> {comment, deleteAfterDate, explicit};
+    ``comment_drift`` 'update' re-POSTs entries whose explicit comment (or later expiry) differs, 'report'
+    only reports them; an entry is never deleted and re-added to change it. ``wait`` (seconds): poll the
+    status of the entries written until ACTIVE.
     """
     try:
         current = target.list_entries()
@@ -534,12 +651,17 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
         if caller is not None:
             to_add, to_remove, after, kept = plan(current, wanted, state, purge, keep, allow_empty, unused_before,
                                                   caller, what)
+    drift = _drift(current, wanted, to_remove, details) if state == 'present' and target.kind.details else []
+    updating = drift if comment_drift == 'update' else []
     result = dict(
-        changed=bool(to_add or to_remove),
+        changed=bool(to_add or to_remove or updating),
         # plan returns both sorted
         added=[addresses.canonical(n) for n in to_add], removed=[addresses.canonical(n) for n in to_remove],
         kept_for_caller=[addresses.canonical(n) for n in kept],
     )
+    if target.kind.details:
+        result['drift'] = [d['report'] for d in drift]
+        result['updated'] = [d['report']['entry'] for d in updating] if check_mode else []
     entries = addresses.sorted_canonical(after) if with_entries or with_diff else None
     if with_entries:
         result['entries'] = entries
@@ -553,11 +675,15 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
     added, removed = [], []
     try:
         if to_add:
-            added = _add_missing(target, to_add)
+            added = _add_missing(target, to_add, details)
         by_key = dict((addresses.sort_key(e.net), e) for e in current) if to_remove else {}
         for net in to_remove:
             _delete_entry(target, by_key[addresses.sort_key(net)])
             removed.append(net)
+        if updating:
+            _update_drifted(target, updating, details, result)
+        if wait is not None and (added or updating):
+            result['status'] = wait_active(target, list(added) + [d['net'] for d in updating], wait, clock, sleep)
     except ApiError as exc:
         exc.partial = dict(added=addresses.sorted_canonical(added), removed=addresses.sorted_canonical(removed))
         done = 'added %s; removed %s' % (', '.join(exc.partial['added']) or 'nothing',
@@ -566,10 +692,95 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
         if added == list(to_add) and failed:
             exc.args = ('could not remove %s: %s (already done: %s)'
                         % (addresses.canonical(failed[0]), exc.message, done),)
-        else:
+        elif getattr(exc, 'status_report', None) is None:
             exc.args = ('%s (already done: %s)' % (exc.message, done),)
+        if getattr(exc, 'status_report', None) is not None:
+            exc.partial['status'] = exc.status_report
         raise
     return result
+
+
+def _drift(current, wanted, to_remove, details):
+    """Entries kept by this run whose explicit comment differs, or whose expiry is earlier than wanted."""
+    if not details:
+        return []
+    by_key = dict((addresses.sort_key(e.net), e) for e in current)
+    removing = set(addresses.sort_key(n) for n in to_remove)
+    drift = []
+    for net in wanted:
+        key = addresses.sort_key(net)
+        entry = by_key.get(key)
+        want = details.get(key) or {}
+        if entry is None or key in removing:
+            continue
+        have = entry.raw
+        if want.get('explicit') and want.get('comment') is not None and have.get('comment') != want['comment']:
+            drift.append(dict(net=net, report=dict(entry=str(net), field='comment', current=have.get('comment'),
+                                                   wanted=want['comment'])))
+        elif want.get('deleteAfterDate') and have.get('deleteAfterDate') and \
+                (parse_time(have['deleteAfterDate']) or 0) < (parse_time(want['deleteAfterDate']) or 0) - 60:
+            drift.append(dict(net=net, report=dict(entry=str(net), field='delete_after',
+                                                   current=have['deleteAfterDate'], wanted=want['deleteAfterDate'])))
+    return drift
+
+
+def _update_drifted(target, updating, details, result):
+    """One POST of the drifted entries with their wanted comment/expiry; what Atlas applied is read from
+    its answer (page 1 of the whole list, a project holding at most 200 entries). Whether Atlas updates an
+    entry through POST is unknown [U]: when it does not (or refuses), the drift is reported, never resolved
+    by deleting and re-adding the entry, which would drop access meanwhile."""
+    try:
+        answer = target.add([d['net'] for d in updating], details)
+    except ApiError as exc:
+        if exc.status not in (400, 409):
+            raise
+        answer = None
+    now = dict((addresses.sort_key(e.net), e.raw) for e in answer or [])
+    updated, left = [], []
+    for item in updating:
+        have = now.get(addresses.sort_key(item['net']))
+        field = 'comment' if item['report']['field'] == 'comment' else 'deleteAfterDate'
+        value = (have or {}).get(field)
+        applied = value == item['report']['wanted'] if field == 'comment' else \
+            (parse_time(value) or 0) >= (parse_time(item['report']['wanted']) or 0) - 60
+        (updated if applied else left).append(item['report'])
+    result['updated'] = [r['entry'] for r in updated]
+    result['drift'] = left
+    result['changed'] = bool(result['added'] or result['removed'] or updated)
+
+
+STATUS_WAITS = (1.0, 2.0, 4.0, 8.0, 10.0)  # seconds between status rounds; the last one repeats
+
+
+def wait_active(target, networks, timeout, clock=time.time, sleep=time.sleep):
+    """Poll each written entry's status until ACTIVE, with bounded backoff; {entry: status}. Raises
+    ApiError naming the entries still PENDING at the timeout, or FAILED."""
+    by_key = dict((addresses.sort_key(e.net), e) for e in target.list_entries()) if networks else {}
+    waiting = [n for n in networks if addresses.sort_key(n) in by_key]
+    status = dict((str(n), 'PENDING') for n in waiting)
+    deadline = clock() + timeout
+    round_ = 0
+    while waiting:
+        for net in list(waiting):
+            status[str(net)] = target.status(by_key[addresses.sort_key(net)])
+            if status[str(net)] in ('ACTIVE', 'FAILED'):
+                waiting.remove(net)
+        if not waiting or clock() >= deadline:
+            break
+        sleep(min(STATUS_WAITS[min(round_, len(STATUS_WAITS) - 1)], max(0.0, deadline - clock())))
+        round_ += 1
+    failed = sorted(e for e, st in status.items() if st == 'FAILED')
+    pending = sorted(e for e, st in status.items() if st not in ('ACTIVE', 'FAILED'))
+    if failed or pending:
+        parts = []
+        if failed:
+            parts.append('FAILED (Atlas did not apply them): %s' % ', '.join(failed))
+        if pending:
+            parts.append('still PENDING after %ss: %s' % (timeout, ', '.join(pending)))
+        exc = ApiError('the entries were written, but not all are ACTIVE: %s' % '; '.join(parts))
+        exc.status_report = status
+        raise exc
+    return status
 
 
 def kept_for_caller_warning(result, label):
@@ -579,16 +790,16 @@ def kept_for_caller_warning(result, label):
             'refuses to remove the caller from its own access list' % (label, ', '.join(result['kept_for_caller']))]
 
 
-def _add_missing(target, to_add):
-    """One POST with every missing entry; after a lost response or a conflict, re-read and POST
-    only what is still missing, so nothing is ever sent twice."""
+def _add_missing(target, to_add, details=None):
+    """One POST with every missing entry; after a lost response, a conflict (or, on the project list, a
+    transient 500), re-read and POST only what is still missing, so nothing is ever sent twice."""
     pending = list(to_add)
     for attempt in range(1, MAX_POST_ROUNDS + 1):
         try:
-            target.add(pending)
+            target.add(pending, details)
             return list(to_add)
         except ApiError as exc:
-            recoverable = exc.ambiguous or exc.status == 409
+            recoverable = exc.ambiguous or exc.status in target.kind.post_retry
             if not recoverable or attempt == MAX_POST_ROUNDS:
                 raise
         present = set(e.net for e in target.list_entries())
@@ -610,6 +821,94 @@ def list_infos(target, clock=time.time):
     """Every entry of one list with its usage data, sorted (the _info modules)."""
     now = clock()
     return [e.info(now) for e in sorted(target.list_entries(), key=lambda e: addresses.sort_key(e.net))]
+
+
+# -- project list entries ---------------------------------------------------------------------
+
+MAX_EXPIRY = 7 * 86400  # [V] deleteAfterDate at most one week after the request
+PROJECT_ENTRY_KEYS = frozenset(['cidr', 'aws_security_group', 'comment', 'delete_after'])
+
+
+def parse_expiry(value, now, label='delete_after'):
+    """An ISO 8601 time, or a duration from now (8h, 2d); in the future and at most a week ahead."""
+    if DURATION_RE.match(str(value)):
+        epoch = now + parse_duration(value, label)
+    else:
+        epoch = parse_iso(value)
+        if epoch is None:
+            raise PlanError('%s %r is neither an ISO 8601 time (2026-12-02T18:00:00Z) nor a duration (8h)'
+                            % (label, value))
+    if epoch <= now:
+        raise PlanError('%s %r is in the past' % (label, value))
+    if epoch > now + MAX_EXPIRY:
+        raise PlanError('%s %r is more than one week ahead, which Atlas refuses (deleteAfterDate: at most 7 days); '
+                        'nothing was sent' % (label, value))
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
+
+
+def parse_iso(value):
+    """Epoch of an ISO 8601 date-time with Z or an offset (or none: UTC), or None."""
+    import datetime  # local: only the project list needs it
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value).strip().replace('Z', '+00:00'))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
+
+
+def parse_project_entries(values, comment=None, delete_after=None, allow_any=False, now=None):
+    """(wanted, details) from the project module's entries: strings, or dicts with cidr or
+    aws_security_group and comment / delete_after. Every bad value is named before any request."""
+    now = time.time() if now is None else now
+    wanted, details, errors = [], {}, []
+    for index, item in enumerate(values or []):
+        spec = {'cidr': item} if isinstance(item, str) else item
+        label = 'entries[%d]' % index
+        try:
+            if not isinstance(spec, dict):
+                raise PlanError('%s must be an address string or a dict, got %s' % (label, type(item).__name__))
+            unknown = sorted(set(spec) - PROJECT_ENTRY_KEYS)
+            if unknown:
+                raise PlanError('%s has unknown keys %s (known: %s)' % (label, ', '.join(unknown),
+                                                                      ', '.join(sorted(PROJECT_ENTRY_KEYS))))
+            if bool(spec.get('cidr')) == bool(spec.get('aws_security_group')):
+                raise PlanError('%s needs exactly one of cidr and aws_security_group' % label)
+            if spec.get('aws_security_group'):
+                if not SECURITY_GROUP_RE.match(spec['aws_security_group']):
+                    raise PlanError('%s: aws_security_group %r is not a security group ID (sg-...)'
+                                    % (label, spec['aws_security_group']))
+                key = SecurityGroup(spec['aws_security_group'])
+            else:
+                key = addresses.parse_network(str(spec['cidr']), allow_any=allow_any)
+            explicit = spec.get('comment') is not None or comment is not None
+            text = spec.get('comment') if spec.get('comment') is not None else (comment or DEFAULT_COMMENT)
+            if len(text) > 80:
+                raise PlanError('%s: comment %r is %d characters; Atlas takes at most 80' % (label, text, len(text)))
+            expiry = spec.get('delete_after', delete_after)
+            if expiry and isinstance(key, SecurityGroup):
+                raise PlanError('%s: a security group cannot be a temporary entry (Atlas: expiration dates are only '
+                                'supported for IP addresses)' % label)
+            details[addresses.sort_key(key)] = dict(
+                comment=text, explicit=explicit,
+                deleteAfterDate=parse_expiry(expiry, now, '%s delete_after' % label) if expiry else None)
+            if key not in wanted:
+                wanted.append(key)
+        except (PlanError, addresses.AddressError) as exc:
+            errors.append(str(exc))
+    if errors:
+        raise PlanError('; '.join(errors))
+    return wanted, details
+
+
+def parse_keep(values):
+    """keep for the project list: networks and security groups."""
+    keep = []
+    for value in values or []:
+        keep.append(SecurityGroup(value) if SECURITY_GROUP_RE.match(str(value)) else
+                    addresses.parse_network(str(value), allow_any=True))
+    return keep
 
 
 # -- the list modules -------------------------------------------------------------------------

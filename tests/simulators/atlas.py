@@ -28,6 +28,7 @@ times like 2026-01-01T00:00:00Z) for lists with usage data.
 from __future__ import annotations
 
 import base64
+import datetime
 import ipaddress
 import re
 import secrets
@@ -94,11 +95,40 @@ class AtlasSimulator(Simulator):
         'sa_project_lists': 'separate',
         # [V] at most 200 entries per service account; over it: 400 ACCESS_LIST_LIMIT_EXCEEDED [I].
         'sa_max_entries': 200,
+        # Project IP access list. [U] a POST of an entry already on the list with another comment or expiry:
+        # 'update' (the docs' "modify an entry" points at this POST [I]), 'ignore' (200, unchanged) or
+        # 'conflict' (409 ADDRESS_ALREADY_IN_WHITELIST).
+        'project_post_existing': 'update',
+        # [V] "doesn't support concurrent POST requests": a POST within this many seconds of the previous one to
+        # the same project gets project_concurrent_post: 'conflict' (409 CONCURRENT_UPDATE [I]) or 'error' (500).
+        'project_post_busy_seconds': 0.0,
+        'project_concurrent_post': 'conflict',
+        # [U] how long an entry's /status stays PENDING (status reads before the final answer) and what that
+        # answer is: 'ACTIVE' or 'FAILED'.
+        'status_pending_reads': 1,
+        'status_result': 'ACTIVE',
+        # [V] 200 entries per project (100 for some old sharded projects): 403 ATLAS_NETWORK_PERMISSIONS_LIMIT_EXCEEDED.
+        'project_max_entries': 200,
+        # [V] project-scoped token bucket of the "Project IP Access List" set: 1200, refill 500 per 60 s.
+        'project_rate_limit_capacity': 1200,
+        'project_rate_limit_refill': 500 / 60.0,
     }
 
     def settings_changed(self):
         capacity = self.settings['rate_limit_capacity']
         self.bucket = TokenBucket(capacity, self.settings['rate_limit_refill']) if capacity else None
+        self.project_buckets = {}
+
+    def now(self):
+        """The simulated clock: real time plus what POST /__sim__/advance-clock added (entries expire by it)."""
+        return time.time() + self.clock_offset
+
+    def extra_control(self, action, request, payload):
+        if action == 'advance-clock' and request.method == 'POST':
+            with self.lock:
+                self.clock_offset += float((payload or {}).get('seconds', 0))
+            return Response(200, {'clock_offset': self.clock_offset})
+        return None
 
     # -- state --------------------------------------------------------------------------------
 
@@ -121,7 +151,15 @@ class AtlasSimulator(Simulator):
                     self._seed_entry(entries, value)
                 keys[key['id']] = record
                 self.keys_by_public[key['publicKey']] = record
-        self.projects = OrderedDict((p['id'], dict(p)) for p in seed.get('projects', []))
+        self.clock_offset = 0.0
+        self.projects = OrderedDict()
+        for project in seed.get('projects', []):
+            record = dict(project, access_list=OrderedDict(), last_post=0.0)
+            for value in project.get('access_list', []):
+                item = value if isinstance(value, dict) else {'address': value}
+                key = item.get('aws_security_group') or ipaddress.ip_network(item['address'], strict=True)
+                record['access_list'][key] = self._project_entry(key, item.get('comment'), item.get('delete_after'))
+            self.projects[project['id']] = record
         for account in seed.get('service_accounts', []):
             record = dict(account, name=account.get('name', account['client_id']), access_list=OrderedDict(),
                           project_lists={}, createdAt=account.get('created', '2025-06-01T09:00:00Z'))
@@ -162,6 +200,12 @@ class AtlasSimulator(Simulator):
                                                                  for p, entries in sa['project_lists'].items()}}
                                          for cid, sa in self.service_accounts.items()},
                     'token_requests': self.token_requests}
+
+    def project_access_list(self, project_id):
+        """{entry: comment} of one project's list (for tests): canonical CIDRs and security groups."""
+        with self.lock:
+            entries = self._project_entries(self.projects[project_id])
+            return dict((str(k), e.get('comment')) for k, e in entries.items())
 
     def sa_access_list(self, client_id, project_id=None):
         """Canonical CIDR strings of one service account's list (for tests)."""
@@ -262,6 +306,9 @@ class AtlasSimulator(Simulator):
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
         if not v1 and len(rest) >= 3 and rest[0] in ('orgs', 'groups') and rest[2] == 'serviceAccounts':
             return self._route_service_accounts(request, segments, rest)
+        if not v1 and rest and rest[0] == 'groups' and (len(rest) == 1 or rest[1] == 'byName' or
+                                                        (len(rest) >= 3 and rest[2] == 'accessList')):
+            return self._route_projects(request, segments, rest)
         # rest: orgs/{orgId}/apiKeys[/{id}/(accessList|whitelist)[/{entry}]]
         if len(rest) < 3 or rest[0] != 'orgs' or rest[2] != 'apiKeys':
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
@@ -406,6 +453,235 @@ class AtlasSimulator(Simulator):
         if len(rest) == 6 and request.method == 'DELETE':  # [V] no GET of one entry on these lists
             return self._sa_delete(request, caller, account, entries, unquote(rest[5]), headers)
         return self._method_not_allowed(headers)
+
+    # -- projects and the project IP access list ------------------------------------------------
+
+    @staticmethod
+    def _project_entry(key, comment=None, delete_after=None):
+        entry = {'key': key}
+        if comment is not None:
+            entry['comment'] = comment
+        if delete_after:
+            entry['deleteAfterDate'] = delete_after
+        return entry
+
+    def _project_entries(self, project):
+        """The list, without the temporary entries whose time has come [V] (by the simulated clock)."""
+        entries = project['access_list']
+        for key in [k for k, e in entries.items() if e.get('deleteAfterDate') and
+                    _epoch(e['deleteAfterDate']) <= self.now()]:
+            del entries[key]
+        return entries
+
+    def _project_rate_limit(self, project_id):
+        capacity = self.settings['project_rate_limit_capacity']
+        if not capacity:
+            return {}
+        bucket = self.project_buckets.setdefault(project_id, TokenBucket(capacity,
+                                                                         self.settings['project_rate_limit_refill']))
+        allowed, remaining, wait = bucket.take()
+        headers = {'Ratelimit-Limit': str(capacity), 'Ratelimit-Remaining': str(remaining)}
+        if allowed:
+            return headers
+        headers['Retry-After'] = str(max(1, int(wait + 0.999)))
+        return self._error(429, 'RATE_LIMITED_TOKEN_BUCKET', 'Rate limit exceeded for api/atlas/v2/groups. Please '
+                           'retry after %d seconds.' % int(wait + 0.999), 'Too Many Requests',
+                           ['api/atlas/v2/groups', int(wait + 0.999), capacity, 500, 60], headers=headers)
+
+    def _render_project_entry(self, base, project_id, entry):
+        """[R] keys sorted; a plain IP has ipAddress and cidrBlock /32; the self link uses the CIDR form."""
+        key = entry['key']
+        item = {'groupId': project_id}
+        if isinstance(key, str):
+            item['awsSecurityGroup'] = key
+            segment = key
+        else:
+            cidr = '%s/%d' % (self._render_ip(key.network_address), key.prefixlen)
+            item['cidrBlock'] = cidr
+            if key.num_addresses == 1:
+                item['ipAddress'] = self._render_ip(key.network_address)
+            segment = cidr.replace('/', '%2F')
+        for field in ('comment', 'deleteAfterDate'):
+            if field in entry:
+                item[field] = entry[field]
+        item['links'] = [{'href': '%s/%s' % (base, segment), 'rel': 'self'}]
+        return dict(sorted(item.items()))
+
+    def _route_projects(self, request, segments, rest):
+        refused = self._negotiate(request, '2023-01-01')
+        if refused is not None:
+            return refused
+        if request.method == 'POST' and V2_MEDIA_TYPE not in request.headers.get('Content-Type', '') \
+                and 'application/json' not in request.headers.get('Content-Type', ''):
+            return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % V2_MEDIA_TYPE,
+                               'Unsupported Media Type')
+        caller, failure = self._authenticate_any(request)
+        if failure is not None:
+            return failure
+        visible = [p for p in self.projects.values() if self._may_see(caller, p)]
+        if len(rest) == 1 and request.method == 'GET':  # [V] GET /groups (Projects set, USER scope)
+            limited = self._rate_limit()
+            if isinstance(limited, Response):
+                return limited
+            return self._ok(200, self._page_of(request, '/'.join(segments), visible, self._project_view), False,
+                            limited)
+        if rest[1] == 'byName' and len(rest) == 3 and request.method == 'GET':
+            name = unquote(rest[2])
+            found = [p for p in visible if p.get('name') == name]
+            if not found:
+                return self._error(404, 'GROUP_NAME_NOT_FOUND', 'No group with name "%s" exists.' % name, 'Not Found',
+                                   [name])
+            return self._ok(200, self._project_view(found[0]), False, {})
+        project_id = unquote(rest[1])
+        if not ID_RE.match(project_id):
+            return self._path_param_error('groupId', project_id)
+        project = self.projects.get(project_id)
+        if project is None or not self._may_see(caller, project):
+            return self._error(404, 'GROUP_NOT_FOUND', 'No group with ID %s exists.' % project_id, 'Not Found',
+                               [project_id])
+        headers = self._project_rate_limit(project_id)
+        if isinstance(headers, Response):
+            return headers
+        base = self.url + '/'.join(segments[:len(segments) - len(rest) + 3])
+        entries = self._project_entries(project)
+        if len(rest) == 3:
+            if request.method == 'GET':
+                body = self._page_of(request, base[len(self.url):], list(entries.values()),
+                                     lambda e: self._render_project_entry(base, project_id, e))
+                if body is None:
+                    return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
+                                       'Bad Request', headers=headers)
+                return self._ok(200, body, False, headers)
+            if request.method == 'POST':
+                return self._project_add(request, base, project, headers)
+            return self._method_not_allowed(headers)
+        value = unquote(rest[3])
+        key = value if value.startswith('sg-') or '/sg-' in value else self._parse_entry_value(value)
+        if key is None:
+            return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION', 'The address %s must be in valid IP '
+                               'address or CIDR notation.' % value, 'Bad Request', [value], headers=headers)
+        entry = entries.get(key)
+        if entry is None:
+            return self._error(404, 'ATLAS_NETWORK_PERMISSION_ENTRY_NOT_FOUND', 'IP Address %s not on Atlas '
+                               'whitelist for group %s.' % (value, project_id), 'Not Found', [value, project_id],
+                               headers=headers)
+        if len(rest) == 5 and rest[4] == 'status' and request.method == 'GET':
+            entry['status_reads'] = entry.get('status_reads', 0) + 1
+            state = 'PENDING' if entry['status_reads'] <= self.settings['status_pending_reads'] \
+                else self.settings['status_result']
+            return self._ok(200, {'STATUS': state}, False, headers)
+        if len(rest) == 4 and request.method == 'GET':
+            return self._ok(200, self._render_project_entry(base, project_id, entry), False, headers)
+        if len(rest) == 4 and request.method == 'DELETE':
+            del entries[key]
+            return self._ok(204, None, False, headers)
+        return self._method_not_allowed(headers)
+
+    def _project_view(self, project):
+        return {'clusterCount': 0, 'created': '2025-01-01T00:00:00Z', 'id': project['id'], 'name': project['name'],
+                'orgId': project['org']}
+
+    def _may_see(self, caller, project):
+        if caller is None:
+            return True
+        if caller['kind'] == 'service_account':
+            return project['org'] in self.service_accounts[caller['id']].get('orgs', [])
+        return project['org'] == caller['key']['org']
+
+    def _authenticate_any(self, request):
+        """Authenticate against no particular organization (projects say which one they belong to)."""
+        if not self.settings['auth_required']:
+            return None, None
+        header = request.headers.get('Authorization', '')
+        org = None
+        if header.startswith('Bearer '):
+            token = self.tokens.get(header[7:])
+            account = self.service_accounts.get(token['client_id']) if token else None
+            org = (account.get('orgs') or [None])[0] if account else None
+        else:
+            username = self.digest.parse(header).get('username') if header.startswith('Digest ') else None
+            key = self.keys_by_public.get(username)
+            org = key['org'] if key else None
+        return self._authenticate(request, org or '')
+
+    def _project_add(self, request, base, project, headers):
+        """[V] additive POST, page 1 of the whole list back; [R] 201. Not for concurrent POSTs [V]."""
+        now = self.now()
+        busy = self.settings['project_post_busy_seconds']
+        if busy and now - project['last_post'] < busy:
+            if self.settings['project_concurrent_post'] == 'error':
+                return self._error(500, 'UNEXPECTED_ERROR', 'Unexpected error.', 'Internal Server Error',
+                                   headers=headers)
+            return self._error(409, 'CONCURRENT_UPDATE', 'Another update of this access list is in progress.',
+                               'Conflict', headers=headers)
+        body = request.json_or_none()
+        if not isinstance(body, list) or not body:
+            return self._error(400, 'INVALID_JSON', 'Request body must be a non-empty JSON array.', 'Bad Request',
+                               headers=headers)
+        entries = self._project_entries(project)
+        staged = []
+        for element in body:
+            given = [f for f in ('ipAddress', 'cidrBlock', 'awsSecurityGroup') if isinstance(element, dict)
+                     and element.get(f)]
+            if len(given) != 1 or set(element) - {'ipAddress', 'cidrBlock', 'awsSecurityGroup', 'comment',
+                                                  'deleteAfterDate', 'groupId'}:
+                return self._error(400, 'MULTIPLE_VALUES_SPECIFIED_FOR_ONE_NETWORK_PERMISSION_ENTRY',
+                                   'Each entry needs exactly one of ipAddress, cidrBlock or awsSecurityGroup.',
+                                   'Bad Request', headers=headers)
+            value = element[given[0]]
+            if given[0] == 'awsSecurityGroup':
+                if not project.get('peering'):
+                    return self._error(400, 'CANNOT_USE_AWS_SECURITY_GROUP_WITHOUT_VPC_PEERING_CONNECTION',
+                                       'Cannot use AWS Security Group without VPC peering connection.', 'Bad Request',
+                                       headers=headers)
+                if element.get('deleteAfterDate'):
+                    return self._error(400, 'NETWORK_PERMISSION_EXPIRATION_NOT_SUPPORTED',
+                                       'Expiration dates are only supported for IP addresses.', 'Bad Request',
+                                       headers=headers)
+                key = value
+            else:
+                key = self._parse_entry_value(value)
+                if key is None or (given[0] == 'ipAddress' and '/' in value):
+                    return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION', 'The address %s must be in valid '
+                                       'IP address or CIDR notation.' % value, 'Bad Request', [value], headers=headers)
+            comment = element.get('comment')
+            if comment is not None and len(comment) > 80:
+                return self._error(400, 'INVALID_NETWORK_PERMISSION_COMMENT', 'The comment is longer than 80 '
+                                   'characters.', 'Bad Request', headers=headers)
+            expiry = element.get('deleteAfterDate')
+            if expiry:
+                epoch = _epoch(expiry)
+                if epoch is None or epoch <= now:
+                    return self._error(400, 'EXPIRATION_DATE_IN_PAST', 'The expiration date must be in the future.',
+                                       'Bad Request', headers=headers)
+                if epoch > now + 7 * 86400:
+                    return self._error(400, 'EXPIRATION_DATE_EXCEEDS_MAX', 'The expiration date must be at most 7 '
+                                       'days in the future.', 'Bad Request', [7], headers=headers)
+                expiry = time.strftime(NOW, time.gmtime(epoch))  # [R] rendered in UTC, Z, whole seconds
+            if key in entries:
+                mode = self.settings['project_post_existing']
+                if mode == 'conflict':
+                    return self._error(409, 'ADDRESS_ALREADY_IN_WHITELIST', 'Address %s is already in the access '
+                                       'list.' % value, 'Conflict', [value], headers=headers)
+                if mode == 'ignore':
+                    continue
+            staged.append((key, comment, expiry))
+        new = set(k for k, _c, _e in staged if k not in entries)
+        if len(entries) + len(new) > self.settings['project_max_entries']:
+            return self._error(403, 'ATLAS_NETWORK_PERMISSIONS_LIMIT_EXCEEDED', 'A project can have at most %d '
+                               'access list entries.' % self.settings['project_max_entries'], 'Forbidden',
+                               headers=headers)
+        for key, comment, expiry in staged:  # all or nothing
+            entry = entries.get(key) or self._project_entry(key)
+            if comment is not None:
+                entry['comment'] = comment
+            if expiry:
+                entry['deleteAfterDate'] = expiry
+            entries[key] = entry
+        project['last_post'] = now
+        page = self._page_of(request, base[len(self.url):], list(entries.values()),
+                             lambda e: self._render_project_entry(base, project['id'], e))
+        return self._ok(201, page, False, headers)
 
     def _method_not_allowed(self, headers=None):
         return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed', headers=headers)
@@ -718,3 +994,11 @@ class AtlasSimulator(Simulator):
                                    'Bad Request', [str(ip)], headers=headers)
         del key['access_list'][net]
         return self._ok(204, None, v1, headers)
+
+
+def _epoch(text):
+    """Epoch seconds of an ISO 8601 date-time (Z or an offset), or None."""
+    try:
+        return datetime.datetime.fromisoformat(str(text).replace('Z', '+00:00')).timestamp()
+    except ValueError:
+        return None
