@@ -624,8 +624,8 @@ def plan(current, wanted, state, purge, keep, allow_empty, unused_before=None, c
 
 
 def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
-             with_diff=True, with_entries=True, unused_after=None, clock=time.time, details=None,
-             comment_drift='update', wait=None, sleep=time.sleep):
+             with_diff=True, with_entries=True, unused_after=None, clock=None, details=None,
+             comment_drift='update', wait=None, sleep=None):
     """Bring one access list to the wanted state. Returns the module result.
 
     with_entries=False leaves out the sorted list of every entry (the fleet only reports the count).
@@ -635,6 +635,8 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
     only reports them; an entry is never deleted and re-added to change it. ``wait`` (seconds): poll the
     status of the entries written until ACTIVE.
     """
+    clock = clock or time.time
+    sleep = sleep or time.sleep
     try:
         current = target.list_entries()
     except ApiError as exc:
@@ -675,7 +677,7 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
     added, removed = [], []
     try:
         if to_add:
-            added = _add_missing(target, to_add, details)
+            added = _add_missing(target, to_add, details, sleep)
         by_key = dict((addresses.sort_key(e.net), e) for e in current) if to_remove else {}
         for net in to_remove:
             _delete_entry(target, by_key[addresses.sort_key(net)])
@@ -752,9 +754,11 @@ def _update_drifted(target, updating, details, result):
 STATUS_WAITS = (1.0, 2.0, 4.0, 8.0, 10.0)  # seconds between status rounds; the last one repeats
 
 
-def wait_active(target, networks, timeout, clock=time.time, sleep=time.sleep):
+def wait_active(target, networks, timeout, clock=None, sleep=None):
     """Poll each written entry's status until ACTIVE, with bounded backoff; {entry: status}. Raises
     ApiError naming the entries still PENDING at the timeout, or FAILED."""
+    clock = clock or time.time
+    sleep = sleep or time.sleep
     by_key = dict((addresses.sort_key(e.net), e) for e in target.list_entries()) if networks else {}
     waiting = [n for n in networks if addresses.sort_key(n) in by_key]
     status = dict((str(n), 'PENDING') for n in waiting)
@@ -790,7 +794,7 @@ def kept_for_caller_warning(result, label):
             'refuses to remove the caller from its own access list' % (label, ', '.join(result['kept_for_caller']))]
 
 
-def _add_missing(target, to_add, details=None):
+def _add_missing(target, to_add, details=None, sleep=None):
     """One POST with every missing entry; after a lost response, a conflict (or, on the project list, a
     transient 500), re-read and POST only what is still missing, so nothing is ever sent twice."""
     pending = list(to_add)
@@ -802,6 +806,9 @@ def _add_missing(target, to_add, details=None):
             recoverable = exc.ambiguous or exc.status in target.kind.post_retry
             if not recoverable or attempt == MAX_POST_ROUNDS:
                 raise
+        if target.kind.details:
+            # the project list takes no concurrent POSTs [V]: give the other writer time to finish
+            (sleep or time.sleep)(float(attempt))
         present = set(e.net for e in target.list_entries())
         pending = [n for n in pending if n not in present]
         if not pending:
@@ -817,9 +824,9 @@ def _delete_entry(target, entry):
             raise
 
 
-def list_infos(target, clock=time.time):
+def list_infos(target, clock=None):
     """Every entry of one list with its usage data, sorted (the _info modules)."""
-    now = clock()
+    now = (clock or time.time)()
     return [e.info(now) for e in sorted(target.list_entries(), key=lambda e: addresses.sort_key(e.net))]
 
 

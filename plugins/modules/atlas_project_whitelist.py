@@ -170,6 +170,11 @@ removed:
   returned: always
   type: list
   elements: str
+kept_for_caller:
+  description: Always empty here; the project list is not an API access list, so no caller address needs keeping.
+  returned: success
+  type: list
+  elements: str
 updated:
   description: Entries whose comment or expiry Atlas updated (to be updated, in check mode).
   returned: success

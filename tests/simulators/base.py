@@ -82,7 +82,7 @@ class Fault(object):
     searched in the raw path), after ``skip`` matching requests, ``times`` times.
     """
 
-    KINDS = ('status', 'reset_before', 'reset_after', 'latency', 'slow_response')
+    KINDS = ('status', 'status_after', 'reset_before', 'reset_after', 'latency', 'slow_response')
 
     def __init__(self, kind, method=None, path=None, times=1, skip=0, status=503, headers=None, body=None,
                  seconds=0.0):
@@ -255,6 +255,9 @@ class Simulator(object):
             return response, False
         with self.lock:
             response = self.route(request)
+        if fault is not None and fault.kind == 'status_after':  # acted, but the answer is an error
+            response = Response(fault.status, fault.body if fault.body is not None else self.fault_body(fault.status),
+                                headers=fault.headers)
         self._record(request, response.status)
         if fault is not None and fault.kind == 'reset_after':
             return None, True
