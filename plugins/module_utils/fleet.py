@@ -12,6 +12,7 @@ the controller (no per-key module process) and by the fleet_converge module itse
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import env_fallback
@@ -47,6 +48,11 @@ def argument_spec():
         atlas_service_accounts=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
             target_options(), org_id=dict(type='str'), project_id=dict(type='str'),
             service_account=dict(type='str', required=True))),
+        atlas_projects=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
+            target_options(), project_id=dict(type='str'), project=dict(type='str'),
+            comment_prefix=dict(type='str', default='fleet: '), delete_after=dict(type='str'),
+            comment_drift=dict(type='str', default='update', choices=['update', 'report']),
+            wait=dict(type='bool', default=False), wait_timeout=dict(type='int', default=300))),
         woodcore_keys=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
             name=dict(type='str', required=True),
             api_key=dict(type='str', no_log=True),
@@ -94,22 +100,60 @@ class Target(object):
         self.keep = keep
         self.unused_after = unused_after
 
-    @property
-    def parent(self):
+    details = None  # the project list's comment and expiry per entry
+
+    def parent(self, resolved):
+        if self.kind == 'project':
+            return resolved
         return self.spec.get('project_id') if self.kind == 'project_service_account' else self.spec['org_id']
 
     def resolve(self, api):
         if self.kind == 'api_key':
             return api.resolve_key(self.spec['org_id'], self.spec['api_key'])
+        if self.kind == 'project':
+            return api.resolve_project(self.spec.get('project') or self.spec['project_id'])
         return api.resolve_service_account(self.spec.get('org_id'), self.spec['service_account'])
 
     def identity(self, resolved):
         ident = dict(kind=self.kind, org_id=self.spec.get('org_id'))
         if self.kind == 'api_key':
             ident['api_key_id'] = resolved
+        elif self.kind == 'project':
+            ident['project_id'] = resolved
         else:
             ident.update(client_id=resolved, project_id=self.spec.get('project_id'))
         return ident
+
+    def converge_options(self):
+        """What the project list adds to converge()."""
+        if self.kind != 'project':
+            return {}
+        return dict(details=self.details, comment_drift=self.spec['comment_drift'],
+                    wait=self.spec['wait_timeout'] if self.spec['wait'] else None)
+
+
+def host_comments(fleet, networks, prefix):
+    """sort_key -> comment naming the hosts an entry covers: 'fleet: web001', or for a merged block
+    'fleet: 4 hosts (web001, web002, ...)', cut to Atlas's 80 characters."""
+    hosts = []
+    for host in sorted(fleet):
+        try:
+            hosts.append((host, addresses.parse_network(str(fleet[host]), allow_any=True)))
+        except addresses.AddressError:
+            continue  # refused, naming the host, by fleet_networks already
+    comments = {}
+    for net in networks:
+        covered = [h for h, a in hosts if a.version == net.version and a in net]
+        if not covered:
+            text = prefix + 'extra entry'
+        elif len(covered) == 1:
+            text = prefix + covered[0]
+        else:
+            text = '%s%d hosts (%s)' % (prefix, len(covered), ', '.join(covered))
+        if len(text) > 80:
+            text = text[:76].rsplit(',', 1)[0] + ', ...)'
+        comments[addresses.sort_key(net)] = text
+    return comments
 
 
 class FleetError(PlanError):
@@ -177,14 +221,22 @@ class Plan(object):
         targets = [('api_key', key) for key in params['atlas_keys']]
         for account in params['atlas_service_accounts']:
             targets.append(('project_service_account' if account.get('project_id') else 'org_service_account', account))
+        for project in params['atlas_projects']:
+            targets.append(('project', project))
         for kind, spec in targets:
-            label = spec.get('name') or spec.get('api_key') or spec.get('service_account')
-            what = 'Atlas key' if kind == 'api_key' else 'Atlas service account'
+            label = spec.get('name') or spec.get('api_key') or spec.get('service_account') or spec.get('project') \
+                or spec.get('project_id')
+            what = {'api_key': 'Atlas key', 'project': 'Atlas project'}.get(kind, 'Atlas service account')
             kp = _atlas_params(params, spec)
             try:
                 atlas.validate_connection(kp)
                 if kind == 'api_key':
                     atlas.classify_api_key(spec['api_key'])
+                elif kind == 'project':
+                    if bool(spec.get('project_id')) == bool(spec.get('project')):
+                        raise PlanError('give project_id or project (the name), one of them')
+                    if spec.get('remove_unused_after'):
+                        raise PlanError('remove_unused_after needs usage data, which the project list does not keep')
                 elif not spec.get('org_id') and not spec.get('project_id'):
                     raise PlanError('give org_id (organization list) or project_id (project list)')
                 elif spec.get('org_id') and spec.get('project_id'):
@@ -193,11 +245,21 @@ class Plan(object):
                 keep = addresses.parse_networks(spec['keep'], allow_any=True)
                 unused_after = atlas.parse_duration(spec['remove_unused_after']) \
                     if spec.get('remove_unused_after') else None
+                if kind == 'project':
+                    keep = atlas.parse_keep(spec['keep'])
+                    # every fleet entry's comment names its hosts (explicit: a changed host set is drift)
+                    expiry = atlas.parse_expiry(spec['delete_after'], time.time()) if spec['delete_after'] else None
+                    details = dict((key, dict(comment=comment, explicit=True, deleteAfterDate=expiry)) for key, comment
+                                   in host_comments(params['fleet'], self.networks, spec['comment_prefix']).items())
+                    details.update(atlas.parse_project_entries(spec['entries'], None, spec['delete_after'])[1])
             except (PlanError, addresses.AddressError) as exc:
                 raise FleetError('%s %s: %s' % (what, label, exc))
             # the fleet's list (sorted, unique) is shared by every target without entries of its own
             entries = addresses.unique_sorted(self.networks + own) if own else self.networks
-            self.atlas.append(Target(kind, label, spec, kp, entries, keep, unused_after))
+            target = Target(kind, label, spec, kp, entries, keep, unused_after)
+            if kind == 'project':
+                target.details = details
+            self.atlas.append(target)
         self.woodcore = []
         hosts = [n for n in self.networks if addresses.is_host(n)]
         for key in params['woodcore_keys']:
@@ -256,10 +318,11 @@ def run(params, check_mode=False, diff=False):
             wanted = target.entries
             if target.spec.get('current_ip'):
                 wanted = addresses.unique_sorted(wanted + [api.caller_ip()])
-            result = atlas.converge(api.access_list(target.kind, target.parent, resolved), wanted,
+            result = atlas.converge(api.access_list(target.kind, target.parent(resolved), resolved), wanted,
                                     purge=target.spec['purge'], keep=target.keep,
                                     allow_empty=target.spec['allow_empty'], check_mode=check_mode, with_diff=diff,
-                                    with_entries=False, unused_after=target.unused_after)
+                                    with_entries=False, unused_after=target.unused_after,
+                                    **target.converge_options())
             result.update(identity, name=target.label, failed=False)
             return result
         except (ApiError, PlanError) as exc:
@@ -350,7 +413,8 @@ def _listing(entries, limit=4):
     return '%d (%s, ... +%d more)' % (len(entries), ', '.join(entries[:limit]), len(entries) - limit)
 
 
-SUMMARY_LABELS = {'api_key': 'atlas', 'org_service_account': 'atlas-sa', 'project_service_account': 'atlas-sa'}
+SUMMARY_LABELS = {'api_key': 'atlas', 'org_service_account': 'atlas-sa', 'project_service_account': 'atlas-sa',
+                  'project': 'project'}
 
 
 def summary_lines(atlas_results, woodcore_results, check_mode=False):

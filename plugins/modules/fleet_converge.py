@@ -167,6 +167,70 @@ options:
       remove_unused_after:
         description: Also remove entries unused this long (V(90d)).
         type: str
+  atlas_projects:
+    description:
+      - Atlas project IP access lists that the fleet's addresses go on (the list that decides who may connect to the
+        project's clusters), with the engine of M(apiaccess.ipwhitelist.atlas_project_whitelist).
+      - Each fleet entry's comment names its hosts, O(atlas_projects[].comment_prefix) then the inventory name, or
+        C(N hosts (a, b, ...)) for a merged block (at most 80 characters); a changed comment is drift.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      project_id:
+        description: Project ID. Give this or O(atlas_projects[].project).
+        type: str
+      project:
+        description: Project name, resolved with C(GET /groups/byName/{name}).
+        type: str
+      name:
+        description: Label in the summary; defaults to the project.
+        type: str
+      purge:
+        description: Remove entries that are neither fleet addresses, nor extra entries, nor kept.
+        type: bool
+        default: false
+      keep:
+        description: Entries never removed (networks or security group IDs).
+        type: list
+        elements: str
+        default: []
+      entries:
+        description: Extra entries for this project only (strings; their comment is the module default).
+        type: list
+        elements: str
+        default: []
+      allow_empty:
+        description: Allow leaving this project's list empty.
+        type: bool
+        default: false
+      current_ip:
+        description: Also add this controller's own address.
+        type: bool
+        default: false
+      remove_unused_after:
+        description: Not available for project lists (no usage data); refused.
+        type: str
+      comment_prefix:
+        description: Start of each fleet entry's comment.
+        type: str
+        default: 'fleet: '
+      delete_after:
+        description: Make the fleet's entries temporary (a duration such as V(8h), or an ISO 8601 time; at most a week).
+        type: str
+      comment_drift:
+        description: As O(apiaccess.ipwhitelist.atlas_project_whitelist#module:comment_drift).
+        type: str
+        choices: [update, report]
+        default: update
+      wait:
+        description: Wait until the entries written are ACTIVE, as O(apiaccess.ipwhitelist.atlas_project_whitelist#module:wait).
+        type: bool
+        default: false
+      wait_timeout:
+        description: Seconds to wait at most.
+        type: int
+        default: 300
   atlas_base_url:
     description:
       - Atlas base URL. If not set, E(MONGODB_ATLAS_BASE_URL) is used.
@@ -303,9 +367,10 @@ entries:
   elements: str
 atlas:
   description:
-    - One result per Atlas list (API keys, then service accounts), shaped as the result of
+    - One result per Atlas list (API keys, service accounts, then projects), shaped as the result of
       M(apiaccess.ipwhitelist.atlas_apikey_whitelist), plus C(name), C(kind) (V(api_key), V(org_service_account),
-      V(project_service_account)), C(org_id), C(api_key_id) or C(client_id) and C(project_id), and C(failed).
+      V(project_service_account), V(project)), C(org_id), C(api_key_id) or C(client_id) and C(project_id), and
+      C(failed). Project results also carry C(updated), C(drift) and, with C(wait), C(status).
     - Instead of the whole list, C(entry_count) gives its size after the task; C(diff) is there in diff mode only.
   returned: always
   type: list
