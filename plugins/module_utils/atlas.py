@@ -871,7 +871,10 @@ def parse_project_entries(values, comment=None, delete_after=None, allow_any=Fal
     now = time.time() if now is None else now
     wanted, details, errors = [], {}, []
     for index, item in enumerate(values or []):
-        spec = {'cidr': item} if isinstance(item, str) else item
+        if isinstance(item, str):
+            spec = {'aws_security_group': item} if SECURITY_GROUP_RE.match(item) else {'cidr': item}
+        else:
+            spec = item
         label = 'entries[%d]' % index
         try:
             if not isinstance(spec, dict):

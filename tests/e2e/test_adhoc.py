@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    CLIENT_ID, CLIENT_SECRET, KEY_ID, MODULES, ORG, PRIVATE, PUBLIC, SA_ID, SA_NAME, WC_KEY,
+    CLIENT_ID, CLIENT_SECRET, KEY_ID, MODULES, ORG, PRIVATE, PROJECT, PUBLIC, SA_ID, SA_NAME, WC_KEY,
 )
 
 
@@ -52,6 +52,19 @@ def test_service_account_info_then_manage(atlas, ansible_adhoc):
                                                                 entries=['203.0.113.5'], purge=True), '--diff', env=env)
     assert run.rc == 0 and run.result()['removed'] == ['10.3.0.0/24', '192.0.2.20/32'], run.output
     assert atlas.sa_access_list(SA_ID) == ['203.0.113.5/32'] and CLIENT_SECRET not in run.output
+
+
+def test_project_info_then_manage(atlas, ansible_adhoc):
+    env = {'MONGODB_ATLAS_PUBLIC_API_KEY': PUBLIC, 'MONGODB_ATLAS_PRIVATE_API_KEY': PRIVATE,
+           'MONGODB_ATLAS_BASE_URL': atlas.url}
+    run = ansible_adhoc('atlas_project_whitelist', dict(project='prod', entries=['203.0.113.5'], delete_after='2h'),
+                        '--diff', env=env)
+    assert run.rc == 0 and run.result()['added'] == ['203.0.113.5/32'], run.output
+    info = ansible_adhoc('atlas_project_whitelist_info', dict(project_id=PROJECT), env=env)
+    assert info.rc == 0, info.output
+    entry = info.result()['entries'][0]
+    assert entry['entry'] == '203.0.113.5/32' and entry['comment'] == 'managed by apiaccess.ipwhitelist'
+    assert entry['delete_after']
 
 
 def test_fleet_converge_for_an_inventory_group(atlas, ansible_adhoc, tmp_path):
