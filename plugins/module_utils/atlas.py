@@ -881,8 +881,8 @@ def parse_project_entries(values, comment=None, delete_after=None, allow_any=Fal
                 raise PlanError('%s must be an address string or a dict, got %s' % (label, type(item).__name__))
             unknown = sorted(set(spec) - PROJECT_ENTRY_KEYS)
             if unknown:
-                raise PlanError('%s has unknown keys %s (known: %s)' % (label, ', '.join(unknown),
-                                                                      ', '.join(sorted(PROJECT_ENTRY_KEYS))))
+                known = ', '.join(sorted(PROJECT_ENTRY_KEYS))
+                raise PlanError('%s has unknown keys %s (known: %s)' % (label, ', '.join(unknown), known))
             if bool(spec.get('cidr')) == bool(spec.get('aws_security_group')):
                 raise PlanError('%s needs exactly one of cidr and aws_security_group' % label)
             if spec.get('aws_security_group'):
