@@ -98,3 +98,15 @@ def test_two_runs_at_once_on_one_project_end_with_both(tmp_path, project):
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert {'203.0.113.50/32', '203.0.113.51/32'} <= set(project.project_access_list(PROJECT))
     assert sys.executable and PLAYBOOKS
+
+
+def test_playbook_security_groups_transient_500_and_failed_status(project, ansible_playbook):
+    project.projects[PROJECT]['peering'] = True
+    run = ansible_playbook('project_more.yml', '--diff', extra_vars={'project_id': PROJECT, 'sim_url': project.url},
+                           env=digest_env(project))
+    assert run.rc == 0, run.output[-4000:]
+    assert run.recap()['failed'] == 0
+    assert '+        "sg-0123456789"' in run.stdout  # the diff shows it
+    posts = [e['status'] for e in project.log if e['method'] == 'POST' and e['path'] == LIST]
+    assert posts == [201, 500, 201, 201]  # the 500 was followed by a re-read, then one POST of what was missing
+    assert 'sg-0123456789' in project.project_access_list(PROJECT)

@@ -98,3 +98,27 @@ def test_role_with_api_key_and_service_account_targets(tmp_path, atlas, woodcore
     again = ansible_playbook(FLEET, '-i', str(inventory), extra_vars=extra, env=oauth_env(atlas))
     assert again.rc == 0 and again.stdout.count('unchanged') == 3 and len(writes(atlas)) == count
     assert CLIENT_SECRET not in run.output + again.output and ROOT
+
+
+def test_playbook_paging_caller_protection_and_stale_entries(atlas, ansible_playbook):
+    import time
+    current = ['10.200.%d.%d' % (i // 250, i % 250 + 1) for i in range(1234)]
+    old = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - 100 * 86400))
+    recent = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - 5 * 86400))
+    seed = atlas_seed(sa_entries=current)
+    seed['service_accounts'][0]['access_list'] = ['198.51.100.0/24', '10.9.0.0/16']  # the caller's own
+    seed['service_accounts'].append({'client_id': 'mdb_sa_id_5a0000000000000000000002', 'client_secret': 's',
+                                     'name': 'stale', 'orgs': [ORG], 'access_list': [
+                                         {'address': '192.0.2.30', 'created': old, 'last_used': old},
+                                         {'address': '192.0.2.31', 'created': old, 'last_used': recent}]})
+    atlas.reset(seed)
+    atlas.update_settings({'rate_limit_capacity': 0, 'sa_max_entries': 5000, 'caller_ip': '198.51.100.77',
+                           'sa_caller_ip_enforcement': 'ip_not_on_list'})
+    extra = {'org_id': ORG, 'big_account': SA_ID, 'big_wanted': current[10:] + ['192.0.2.%d' % i for i in range(1, 6)],
+             'own_account': CLIENT_ID, 'stale_account': 'stale'}
+    run = ansible_playbook('service_account_more.yml', extra_vars=extra, env=oauth_env(atlas))
+    assert run.rc == 0, run.output[-4000:]
+    big_gets = [e for e in atlas.log if e['method'] == 'GET' and e['path'] == SA_LIST and e['status'] == 200]
+    assert [e['query']['pageNum'] for e in big_gets] == ['1', '2', '3']
+    assert sorted(atlas.sa_access_list(CLIENT_ID)) == ['198.51.100.0/24', '203.0.113.5/32']
+    assert atlas.sa_access_list('mdb_sa_id_5a0000000000000000000002') == ['192.0.2.31/32']
