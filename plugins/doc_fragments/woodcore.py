@@ -42,3 +42,39 @@ options:
       - By default a field whose name mentions pending and an IP or whitelist is used, if there is one.
     type: str
 '''
+
+    # The pending request handed in from an earlier run (woodcore.pending_request_spec).
+    PENDING = r'''
+options:
+  pending_state_path:
+    description:
+      - File on the host running the module where pending requests are recorded, keyed by a hash of the
+        API key (the key itself is never written). Set to an empty string to disable the record.
+    type: str
+    default: ~/.cache/apiaccess.ipwhitelist/woodcore-pending.json
+  pending_request:
+    description:
+      - The RV(apiaccess.ipwhitelist.woodcore_ipwhitelist#module:pending_request) an earlier run returned, handed back,
+        for runs that do not share O(pending_state_path) (every AWX job starts in a fresh execution environment).
+      - It holds the key's fingerprint (a hash, never the key), the action, the IP and the request time; never
+        the OTP. A record for another key is ignored with a warning.
+    type: dict
+    suboptions:
+      key_fingerprint:
+        description: Fingerprint of the API key the request was made for.
+        type: str
+        required: true
+      action:
+        description: V(whitelist) or V(remove).
+        type: str
+        required: true
+        choices: [whitelist, remove]
+      ip:
+        description: The IP the request is for.
+        type: str
+        required: true
+      requested_at:
+        description: When it was requested, UTC, like V(2026-12-02T10:00:00Z).
+        type: str
+        required: true
+'''

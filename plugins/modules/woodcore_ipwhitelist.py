@@ -35,6 +35,7 @@ author:
   - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.woodcore
+  - apiaccess.ipwhitelist.woodcore.PENDING
   - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.WOODCORE_GROUP
@@ -87,38 +88,6 @@ options:
       - Used when the key profile does not show pending IPs. Requests are recorded in O(pending_state_path).
     type: int
     default: 900
-  pending_state_path:
-    description:
-      - File on the host running the module where pending requests are recorded, keyed by a hash of the
-        API key (the key itself is never written). Set to an empty string to disable the record.
-    type: str
-    default: ~/.cache/apiaccess.ipwhitelist/woodcore-pending.json
-  pending_request:
-    description:
-      - The RV(pending_request) an earlier run returned, handed back, for runs that do not share
-        O(pending_state_path) (every AWX job starts in a fresh execution environment).
-      - It holds the key's fingerprint (a hash, never the key), the action, the IP and the request time; never
-        the OTP. A record for another key is ignored with a warning.
-      - Used like the local record, to avoid emailing a second OTP and to check the IP an OTP approves.
-    type: dict
-    suboptions:
-      key_fingerprint:
-        description: Fingerprint of the API key the request was made for.
-        type: str
-        required: true
-      action:
-        description: V(whitelist) or V(remove).
-        type: str
-        required: true
-        choices: [whitelist, remove]
-      ip:
-        description: The IP the request is for.
-        type: str
-        required: true
-      requested_at:
-        description: When it was requested, UTC, like V(2026-12-02T10:00:00Z).
-        type: str
-        required: true
   allow_lockout:
     description:
       - Allow changing or removing the whitelisted IP of a live (C(wc_live_)) key.

@@ -20,6 +20,7 @@ author:
   - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.woodcore
+  - apiaccess.ipwhitelist.woodcore.PENDING
   - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.INFO_MODULE
@@ -27,36 +28,6 @@ extends_documentation_fragment:
 requirements:
   - requests
   - netaddr
-options:
-  pending_state_path:
-    description:
-      - The local record of pending requests that M(apiaccess.ipwhitelist.woodcore_ipwhitelist) keeps. Set to an
-        empty string to ignore it.
-    type: str
-    default: ~/.cache/apiaccess.ipwhitelist/woodcore-pending.json
-  pending_request:
-    description:
-      - A pending request an earlier run returned (its RV(apiaccess.ipwhitelist.woodcore_ipwhitelist#module:pending_request)),
-        for jobs that do not share O(pending_state_path).
-    type: dict
-    suboptions:
-      key_fingerprint:
-        description: Fingerprint of the API key the request was made for.
-        type: str
-        required: true
-      action:
-        description: V(whitelist) or V(remove).
-        type: str
-        required: true
-        choices: [whitelist, remove]
-      ip:
-        description: The IP the request is for.
-        type: str
-        required: true
-      requested_at:
-        description: When it was requested, UTC, like V(2026-12-02T10:00:00Z).
-        type: str
-        required: true
 seealso:
   - module: apiaccess.ipwhitelist.woodcore_ipwhitelist
 '''

@@ -6,54 +6,36 @@
 
 from __future__ import annotations
 
-import copy
 import filecmp
 import json
 from pathlib import Path
 
 import pytest
 import requests
-from openapi_core import Config, OpenAPI
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from requests.auth import HTTPDigestAuth
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as module
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist_info as info_module
+from ansible_collections.apiaccess.ipwhitelist.tests.fidelity.contract import (
+    SPECS, load, openapi_for, shape, validate_all,
+)
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
     CLIENT_ID, CLIENT_SECRET, KEY_ID, ORG, PRIVATE, PUBLIC, run_module,
 )
 
-SPECS = Path(__file__).resolve().parent / 'specs'
 SHARED = Path(__file__).resolve().parents[3] / 'shared' / 'specs'
-RECORDED = json.loads((SPECS / 'atlas-recorded' / 'index.json').read_text())
-SPEC = json.loads((SPECS / 'atlas-apikey-accesslist.openapi.json').read_text())
+RECORDED = load('atlas-recorded/index.json')
+SPEC = load('atlas-apikey-accesslist.openapi.json')
 MEDIA = 'application/vnd.atlas.2023-01-01+json'
 
 
-def _json(value, **parameters):
-    return json.loads(value)  # media type parameters (charset) do not matter for JSON
-
-
-def openapi_for(url):
-    spec = copy.deepcopy(SPEC)
-    spec['servers'] = [{'url': url}]
-    # Real traffic carries count: 0 although the spec says minimum 1 (see atlas-recorded/README.md).
-    del spec['components']['schemas']['UserAccessListResponse']['properties']['count']['minimum']
-    # Observed errors carry plain strings in parameters (e.g. [caller IP], shared/specs/README.md),
-    # where the extract says objects.
-    spec['components']['schemas']['ApiError']['properties']['parameters']['items'] = {}
-    # the versioned media type is JSON
-    return OpenAPI.from_dict(spec, config=Config(extra_media_type_deserializers={MEDIA: _json}))
-
-
-def shape(value):
-    """The JSON shape: keys and types, recursively (values differ between runs)."""
-    if isinstance(value, dict):
-        return dict((k, shape(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    return type(value).__name__
+def openapi(url):
+    def adjust(spec):
+        # Real traffic carries count: 0 although the spec says minimum 1 (see atlas-recorded/README.md).
+        del spec['components']['schemas']['UserAccessListResponse']['properties']['count']['minimum']
+    return openapi_for(SPEC, url, MEDIA, adjust)
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason='shared/specs is not beside this checkout')
@@ -113,24 +95,6 @@ def test_recorded_entry_rendering_is_reproduced_exactly():
         assert got == expected
 
 
-def validate_all(openapi, exchanges, allow_paths=()):
-    checked = 0
-    for request, response in exchanges:
-        if response.status_code == 401 and 'errorCode' not in response.text:
-            continue  # the digest challenge leg: no errorCode, by design [R]
-        if request.path_url.startswith(('/api/oauth/token', '/api/private/ipinfo')):
-            continue  # not part of the extracts (ipinfo is private; its recorded exchange replays elsewhere)
-        openapi_request = RequestsOpenAPIRequest(request)
-        openapi.validate_request(openapi_request)
-        if response.status_code == 204:
-            # The extract declares a media type without a schema on 204; the real answer is empty [R].
-            assert response.content == b'' and response.headers['Content-Type'].startswith(MEDIA)
-        else:
-            openapi.validate_response(openapi_request, RequestsOpenAPIResponse(response))
-        checked += 1
-    return checked
-
-
 def test_module_requests_and_simulator_responses_match_the_openapi_extract(capsys, atlas, exchanges):
     atlas.update_settings({'duplicate_post': 'conflict'})
     base = dict(base_url=atlas.url, org_id=ORG, public_key=PUBLIC, private_key=PRIVATE)
@@ -150,7 +114,7 @@ def test_module_requests_and_simulator_responses_match_the_openapi_extract(capsy
     assert failed and result['http_status'] == 404
     methods = set(request.method for request, response in exchanges)
     assert methods == {'GET', 'POST', 'DELETE'}
-    assert validate_all(openapi_for(atlas.url), exchanges) >= 12
+    assert validate_all(openapi(atlas.url), exchanges, MEDIA) >= 12
 
 
 def test_oauth_run_matches_the_extract(capsys, atlas, exchanges):
@@ -158,13 +122,13 @@ def test_oauth_run_matches_the_extract(capsys, atlas, exchanges):
         base_url=atlas.url, org_id=ORG, api_key=KEY_ID, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
         entries=['203.0.113.9']))
     assert not failed
-    assert validate_all(openapi_for(atlas.url), exchanges) == 2
+    assert validate_all(openapi(atlas.url), exchanges, MEDIA) == 2
 
 
 def test_the_extract_rejects_what_the_module_must_not_send(atlas):
     # The validator is not a rubber stamp: a compressed IPv6 ipAddress, a double-encoded DELETE and a
     # page size over 500 all fail it.
-    openapi = openapi_for(atlas.url)
+    validator = openapi(atlas.url)
     bad = [
         requests.Request('POST', atlas.url + '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY_ID),
                          json=[{'ipAddress': '2001:db8::1'}],
@@ -176,4 +140,4 @@ def test_the_extract_rejects_what_the_module_must_not_send(atlas):
     ]
     for request in bad:
         with pytest.raises(Exception):
-            openapi.validate_request(RequestsOpenAPIRequest(request.prepare()))
+            validator.validate_request(RequestsOpenAPIRequest(request.prepare()))

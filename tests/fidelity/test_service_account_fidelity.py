@@ -8,50 +8,23 @@ recorded (shared/specs), so there is nothing to replay here."""
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
-
 import pytest
 import requests
-from openapi_core import Config, OpenAPI
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_service_account_whitelist as module
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_service_account_whitelist_info as info
+from ansible_collections.apiaccess.ipwhitelist.tests.fidelity.contract import load, openapi_for, validate_all
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
     CLIENT_ID, CLIENT_SECRET, ORG, PROJECT, SA_ID, SA_NAME, run_module,
 )
 
-SPEC = json.loads((Path(__file__).resolve().parent / 'specs' / 'atlas-access-lists.openapi.json').read_text())
+SPEC = load('atlas-access-lists.openapi.json')
 MEDIA = 'application/vnd.atlas.2024-08-05+json'
 
 
-def _json(value, **parameters):
-    return json.loads(value)
-
-
-def openapi_for(url):
-    spec = copy.deepcopy(SPEC)
-    spec['servers'] = [{'url': url}]
-    # observed errors carry plain strings in parameters (e.g. [caller IP]) where the extract says objects
-    spec['components']['schemas']['ApiError']['properties']['parameters']['items'] = {}
-    return OpenAPI.from_dict(spec, config=Config(extra_media_type_deserializers={MEDIA: _json}))
-
-
-def validate_all(openapi, exchanges):
-    checked = 0
-    for request, response in exchanges:
-        if request.path_url.startswith(('/api/oauth/token', '/api/private/ipinfo')):
-            continue  # not part of the extract
-        openapi_request = RequestsOpenAPIRequest(request)
-        openapi.validate_request(openapi_request)
-        if response.status_code == 204:
-            assert response.content == b'' and response.headers['Content-Type'].startswith(MEDIA)
-        else:
-            openapi.validate_response(openapi_request, RequestsOpenAPIResponse(response))
-        checked += 1
-    return checked
+def openapi(url):
+    return openapi_for(SPEC, url, MEDIA)
 
 
 @pytest.mark.parametrize('host_render', ['both', 'ip_only'])
@@ -75,11 +48,11 @@ def test_module_requests_and_simulator_responses_match_the_extract(capsys, atlas
                                                           entries=['1.2.3.4']))
     assert failed and result['http_status'] == 404
     assert {request.method for request, response in exchanges} >= {'GET', 'POST', 'DELETE'}
-    assert validate_all(openapi_for(atlas.url), exchanges) >= 12
+    assert validate_all(openapi(atlas.url), exchanges, MEDIA) >= 12
 
 
 def test_the_extract_rejects_what_the_module_must_not_send(atlas):
-    openapi = openapi_for(atlas.url)
+    validator = openapi(atlas.url)
     path = atlas.url + '/api/atlas/v2/orgs/%s/serviceAccounts/%s/accessList' % (ORG, SA_ID)
     headers = {'Content-Type': MEDIA, 'Accept': MEDIA, 'Authorization': 'Bearer x'}
     bad = [
@@ -90,7 +63,7 @@ def test_the_extract_rejects_what_the_module_must_not_send(atlas):
     ]
     for request in bad:
         with pytest.raises(Exception):
-            openapi.validate_request(RequestsOpenAPIRequest(request.prepare()))
+            validator.validate_request(RequestsOpenAPIRequest(request.prepare()))
 
 
 @pytest.mark.parametrize('setting, status', [('406', 406), ('serve-latest-not-after', 200)])

@@ -714,8 +714,9 @@ class AtlasSimulator(Simulator):
                 item[field] = entry[field]
         return dict(sorted(item.items()))
 
-    def _parse_body_entries(self, request, headers, max_items=None):
-        """The networks of a POST body, or an error Response; nothing is applied here."""
+    def _parse_body_entries(self, request, headers, max_items=None, nullable=False):
+        """[(value, network)] of an access-list POST body, or an error Response; nothing is applied here.
+        ``nullable``: a field given as null counts as absent (the service-account schema) [V]."""
         body = request.json_or_none()
         if not isinstance(body, list) or not body:
             return self._error(400, 'INVALID_JSON', 'Request body must be a non-empty JSON array.', 'Bad Request',
@@ -725,8 +726,9 @@ class AtlasSimulator(Simulator):
                                'Bad Request', headers=headers)
         wanted = []
         for element in body:
-            if not isinstance(element, dict) or len([f for f in ('ipAddress', 'cidrBlock') if element.get(f)]) != 1 \
-                    or set(element) - {'ipAddress', 'cidrBlock'}:
+            given = [f for f in ('ipAddress', 'cidrBlock') if isinstance(element, dict) and f in element and
+                     (element[f] is not None or not nullable)]
+            if not isinstance(element, dict) or len(given) != 1 or set(element) - {'ipAddress', 'cidrBlock'}:
                 return self._error(400, 'INVALID_ATTRIBUTE', 'Each element needs exactly one of ipAddress or cidrBlock.',
                                    'Bad Request', headers=headers)
             value = element.get('ipAddress') or element.get('cidrBlock')
@@ -742,7 +744,7 @@ class AtlasSimulator(Simulator):
         return wanted
 
     def _sa_add(self, request, base, entries, headers):
-        wanted = self._parse_body_entries(request, headers, max_items=200)  # [V] maxItems: 200
+        wanted = self._parse_body_entries(request, headers, max_items=200, nullable=True)  # [V] maxItems: 200
         if isinstance(wanted, Response):
             return wanted
         for value, net in wanted:
@@ -937,31 +939,15 @@ class AtlasSimulator(Simulator):
             return None
 
     def _add(self, request, base, key, v1, headers):
-        body = request.json_or_none()
-        if not isinstance(body, list) or not body:
-            return self._error(400, 'INVALID_JSON', 'Request body must be a non-empty JSON array.', 'Bad Request',
-                               headers=headers)
-        wanted = []
-        for element in body:
-            if not isinstance(element, dict) or len([f for f in ('ipAddress', 'cidrBlock') if f in element]) != 1 \
-                    or set(element) - {'ipAddress', 'cidrBlock'}:
-                return self._error(400, 'INVALID_ATTRIBUTE', 'Each element needs exactly one of ipAddress or cidrBlock.',
-                                   'Bad Request', headers=headers)
-            value = element.get('ipAddress') or element.get('cidrBlock')
-            net = self._parse_entry_value(value) if isinstance(value, str) else None
-            if net is None or ('ipAddress' in element and '/' in value):
-                return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
-                                   'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
-                                   [value], headers=headers)
-            if net.version == 6 and self.settings['ipv6'] == 'reject':
-                return self._error(400, 'IPV6_UNSUPPORTED', 'IPv6 entries are not supported: %s.' % value,
-                                   'Bad Request', [value], headers=headers)
+        wanted = self._parse_body_entries(request, headers)
+        if isinstance(wanted, Response):
+            return wanted
+        for value, net in wanted:
             if net in key['access_list'] and self.settings['duplicate_post'] == 'conflict':
                 return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
                                    'Address %s is already in the access list.' % value, 'Conflict', [value],
                                    headers=headers)
-            wanted.append(net)
-        for net in wanted:  # all or nothing: applied only after every element was checked
+        for _value, net in wanted:  # all or nothing: applied only after every element was checked
             if net not in key['access_list']:
                 key['access_list'][net] = self._new_entry(net)
         return self._ok(200, self._page(request, base, key), v1, headers)
