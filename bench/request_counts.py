@@ -117,7 +117,9 @@ def woodcore_rows():
 def section(atlas, woodcore):
     lines = ['## Requests per converge', '',
              'Counted by the simulator (digest challenge legs excluded). Floor: ceil(entries read / 500) GETs (at',
-             'least one) + at most one POST + one DELETE per removal. One-resource-per-entry: what a tool with one',
+             'least one) + at most one POST + one DELETE per removal + one read of the address the run calls from',
+             '(`GET /api/private/ipinfo`, once per run that removes entries: the caller\'s own address is kept at',
+             'plan time, since Atlas refuses to remove it). One-resource-per-entry: what a tool with one',
              'resource per entry sends (Terraform `mongodbatlas_access_list_api_key`: a refresh GET per managed',
              'entry, POST + read-back GET per created entry, DELETE per removed entry).', '',
              'Because Atlas documents `totalCount` as an estimate [V], reading stops on a short or empty page, so',

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import datetime
 import functools
 import re
 import threading
@@ -111,13 +112,6 @@ class SecurityGroup(object):
 
     def __contains__(self, other):
         return self == other
-
-
-def entry_key(value):
-    """The engine's value for one project-list entry text: a network, or a security group."""
-    if SECURITY_GROUP_RE.match(value or ''):
-        return SecurityGroup(value)
-    return addresses.parse_network(value, allow_any=True)
 
 
 # -- options and connection -------------------------------------------------------------------
@@ -855,7 +849,6 @@ def parse_expiry(value, now, label='delete_after'):
 
 def parse_iso(value):
     """Epoch of an ISO 8601 date-time with Z or an offset (or none: UTC), or None."""
-    import datetime  # local: only the project list needs it
     try:
         parsed = datetime.datetime.fromisoformat(str(value).strip().replace('Z', '+00:00'))
     except ValueError:
