@@ -70,10 +70,15 @@ class AtlasSimulator(Simulator):
         # [V] "you cannot remove the requesting IP address from the requesting organization API key":
         # 400 CANNOT_REMOVE_CALLER_FROM_ACCESS_LIST. On by default.
         'refuse_remove_caller': True,
-        # Token-bucket rate limit [R: RateLimit-Limit 500 observed]; 429 RATE_LIMITED_TOKEN_BUCKET
-        # with Retry-After when empty. refill is per second; 0 capacity disables the limit.
+        # Token buckets per endpoint set and scope key [V] (api-rate-limits.rst), each request takes one;
+        # 429 RATE_LIMITED_TOKEN_BUCKET with Retry-After when empty. These two are the Programmatic API Keys
+        # set (ORGANIZATION scope): capacity 500, refill 250 per 60 s (per second here). rate_limit_capacity 0
+        # turns every bucket off (tests of request shapes and counts).
         'rate_limit_capacity': 500,
-        'rate_limit_refill': 100.0,
+        'rate_limit_refill': 250 / 60.0,
+        # [V, sources conflict: 10 or 50] OAuth token requests per minute per (caller IP, client); over it
+        # 429 RATE_LIMITED. 0 turns it off.
+        'oauth_token_limit': 10,
         # OAuth bearer token lifetime [V: 3600 s].
         'token_ttl': 3600,
         # Where the legacy v1.0 API lives: '/api/atlas/v1.0' (Atlas) or '/api/public/v1.0'
@@ -114,10 +119,41 @@ class AtlasSimulator(Simulator):
         'project_rate_limit_refill': 500 / 60.0,
     }
 
+    # [V] the endpoint sets this simulator serves: name -> (capacity, refill per 60 s) and what keys the scope
+    RATE_LIMIT_SETS = {
+        'Service Accounts (org)': (500, 250),       # ORGANIZATION: /orgs/{orgId}/serviceAccounts...
+        'Service Accounts (group)': (1200, 500),    # GROUP: /groups/{groupId}/serviceAccounts...
+        'Projects': (1200, 500),                    # USER: GET /groups, GET /groups/byName/{name}
+    }
+
     def settings_changed(self):
-        capacity = self.settings['rate_limit_capacity']
-        self.bucket = TokenBucket(capacity, self.settings['rate_limit_refill']) if capacity else None
-        self.project_buckets = {}
+        self.buckets = {}  # (endpoint set, scope key) -> TokenBucket
+
+    def _bucket(self, endpoint_set, scope, capacity, refill_per_second):
+        """Take one token from the bucket of this endpoint set and scope key: the RateLimit headers, or a
+        429 Response. The time_scale setting makes buckets refill that many times faster."""
+        if not self.settings['rate_limit_capacity'] or not capacity:
+            return {}
+        scale = self.settings['time_scale']
+        bucket = self.buckets.get((endpoint_set, scope))
+        if bucket is None:
+            bucket = self.buckets[(endpoint_set, scope)] = TokenBucket(capacity, refill_per_second * scale)
+        allowed, remaining, wait = bucket.take()
+        headers = {'Ratelimit-Limit': str(capacity), 'Ratelimit-Remaining': str(remaining)}
+        if allowed:
+            return headers
+        seconds = max(1, int(wait + 0.999))
+        headers['Retry-After'] = str(seconds)
+        return self._error(429, 'RATE_LIMITED_TOKEN_BUCKET', 'Rate limit exceeded for %s. Please retry after %d '
+                           'seconds. Request capacity: %d. Refill rate: %g per 60 seconds.'
+                           % (endpoint_set, seconds, capacity, refill_per_second * 60), 'Too Many Requests',
+                           [endpoint_set, seconds, capacity, refill_per_second * 60, 60], headers=headers)
+
+    @property
+    def bucket(self):
+        """The Programmatic API Keys bucket of the first organization (tests drain or fill it)."""
+        org = next(iter(self.orgs), None)
+        return self.buckets.get(('Programmatic API Keys', org))
 
     def now(self):
         """The simulated clock: real time plus what POST /__sim__/advance-clock added (entries expire by it)."""
@@ -336,7 +372,8 @@ class AtlasSimulator(Simulator):
         caller, failure = self._authenticate(request, org_id)
         if failure is not None:
             return failure
-        limited = self._rate_limit()
+        limited = self._bucket('Programmatic API Keys', org_id, self.settings['rate_limit_capacity'],
+                               self.settings['rate_limit_refill'])
         if isinstance(limited, Response):
             return limited
         headers = limited
@@ -411,7 +448,9 @@ class AtlasSimulator(Simulator):
         caller, failure = self._authenticate(request, org_id)
         if failure is not None:
             return failure
-        limited = self._rate_limit()
+        endpoint_set = 'Service Accounts (org)' if level == 'orgs' else 'Service Accounts (group)'
+        capacity, refill = self.RATE_LIMIT_SETS[endpoint_set]
+        limited = self._bucket(endpoint_set, parent, capacity, refill / 60.0)
         if isinstance(limited, Response):
             return limited
         headers = limited
@@ -474,19 +513,8 @@ class AtlasSimulator(Simulator):
         return entries
 
     def _project_rate_limit(self, project_id):
-        capacity = self.settings['project_rate_limit_capacity']
-        if not capacity:
-            return {}
-        bucket = self.project_buckets.setdefault(project_id, TokenBucket(capacity,
-                                                                         self.settings['project_rate_limit_refill']))
-        allowed, remaining, wait = bucket.take()
-        headers = {'Ratelimit-Limit': str(capacity), 'Ratelimit-Remaining': str(remaining)}
-        if allowed:
-            return headers
-        headers['Retry-After'] = str(max(1, int(wait + 0.999)))
-        return self._error(429, 'RATE_LIMITED_TOKEN_BUCKET', 'Rate limit exceeded for api/atlas/v2/groups. Please '
-                           'retry after %d seconds.' % int(wait + 0.999), 'Too Many Requests',
-                           ['api/atlas/v2/groups', int(wait + 0.999), capacity, 500, 60], headers=headers)
+        return self._bucket('Project IP Access List', project_id, self.settings['project_rate_limit_capacity'],
+                            self.settings['project_rate_limit_refill'])
 
     def _render_project_entry(self, base, project_id, entry):
         """[R] keys sorted; a plain IP has ipAddress and cidrBlock /32; the self link uses the CIDR form."""
@@ -520,7 +548,8 @@ class AtlasSimulator(Simulator):
             return failure
         visible = [p for p in self.projects.values() if self._may_see(caller, p)]
         if len(rest) == 1 and request.method == 'GET':  # [V] GET /groups (Projects set, USER scope)
-            limited = self._rate_limit()
+            capacity, refill = self.RATE_LIMIT_SETS['Projects']
+            limited = self._bucket('Projects', (caller or {}).get('id'), capacity, refill / 60.0)
             if isinstance(limited, Response):
                 return limited
             return self._ok(200, self._page_of(request, '/'.join(segments), visible, self._project_view), False,
@@ -858,17 +887,6 @@ class AtlasSimulator(Simulator):
                                        'The API key cannot access organization %s.' % org_id, 'Forbidden', [org_id])
         return caller, None
 
-    def _rate_limit(self):
-        if self.bucket is None:
-            return {}
-        allowed, remaining, wait = self.bucket.take()
-        headers = {'Ratelimit-Limit': str(self.bucket.capacity), 'Ratelimit-Remaining': str(remaining)}
-        if allowed:
-            return headers
-        headers['Retry-After'] = str(max(1, int(wait + 0.999)))
-        return self._error(429, 'RATE_LIMITED_TOKEN_BUCKET', 'Too many requests; retry later.', 'Too Many Requests',
-                           headers=headers)
-
     def _token(self, request):
         self.token_requests += 1
         header = request.headers.get('Authorization', '')
@@ -876,6 +894,19 @@ class AtlasSimulator(Simulator):
             client_id, client_secret = base64.b64decode(header[6:]).decode('utf-8').split(':', 1)
         except (ValueError, UnicodeDecodeError):
             client_id, client_secret = None, None
+        limit = self.settings['oauth_token_limit']
+        if limit and self.settings['rate_limit_capacity']:
+            # [V] per (IP address, client), N per minute; its own error code, RATE_LIMITED
+            bucket_key = ('OAuth token', (str(self._caller_ip(request)), client_id))
+            bucket = self.buckets.get(bucket_key)
+            if bucket is None:
+                bucket = self.buckets[bucket_key] = TokenBucket(limit, limit / 60.0 * self.settings['time_scale'])
+            allowed, _remaining, wait = bucket.take()
+            if not allowed:
+                return Response(429, {'detail': 'Resource /api/oauth/token is limited to %d requests every 1 minutes.'
+                                      % limit, 'error': 429, 'errorCode': 'RATE_LIMITED',
+                                      'parameters': ['/api/oauth/token', limit, 1], 'reason': 'Too Many Requests'},
+                                headers={'Retry-After': str(max(1, int(wait + 0.999)))})
         account = self.service_accounts.get(client_id)
         form = dict(pair.split('=', 1) for pair in request.body.decode('utf-8').split('&') if '=' in pair)
         if not header.startswith('Basic ') or account is None or account['client_secret'] != client_secret:

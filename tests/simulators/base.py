@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import secrets
 import socket
@@ -165,6 +166,18 @@ class TokenBucket(object):
         return False, 0, wait
 
 
+# Settings of every simulator (docs/simulators.md, "WAN profile").
+COMMON_SETTINGS = {
+    # Every API request (digest challenge legs and the OAuth token endpoint included) waits
+    # latency + uniform(0, latency_jitter) seconds before it is answered: a WAN round trip.
+    'latency': 0.0,
+    'latency_jitter': 0.0,
+    # One factor that speeds simulated time up: latency is divided by it, token buckets refill that
+    # many times faster (Retry-After shrinks with it), so a bucket-bound scenario runs in minutes.
+    'time_scale': 1.0,
+}
+
+
 class Simulator(object):
     """Base class: subclasses define ``SETTINGS`` (name -> default), ``load_seed`` and ``route``."""
 
@@ -174,6 +187,7 @@ class Simulator(object):
     def __init__(self, seed=None, **settings):
         self.lock = threading.RLock()
         self.seed = seed or {}
+        self.SETTINGS = dict(COMMON_SETTINGS, **self.SETTINGS)
         self.settings = dict(self.SETTINGS)
         self.update_settings(settings)
         self.log = []
@@ -238,6 +252,9 @@ class Simulator(object):
         """Returns (Response or None for a dropped connection, whether to reset after sending)."""
         if request.raw_path.startswith(CONTROL_PREFIX):
             return self.control(request), False
+        delay = self.settings['latency'] + random.uniform(0, self.settings['latency_jitter'])
+        if delay > 0:
+            time.sleep(delay / self.settings['time_scale'])
         fault = self._take_fault(request)
         if fault is not None and fault.kind == 'latency':
             time.sleep(fault.seconds)
