@@ -31,7 +31,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
     PlanError, client_from_params, http_argument_spec, secret_fallback, validate_base_url, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
-    ApiError, ClientCredentialsAuth, digest_auth, json_object,
+    ApiError, ClientCredentialsAuth, Pacer, digest_auth, json_object,
 )
 
 DEFAULT_BASE_URL = 'https://cloud.mongodb.com'
@@ -554,6 +554,26 @@ class AccessList(object):
         return address if self.api.calls_with(self.kind, self.parent, self.target) else None
 
 
+# [V] Atlas's token buckets (shared/specs README, rate limits): which bucket a request draws from, by
+# endpoint set and scope key, and its documented refill per second.
+RATE_LIMIT_BUCKETS = (
+    (re.compile(r'/orgs/([^/]+)/apiKeys'), 'Programmatic API Keys', 250 / 60.0),
+    (re.compile(r'/orgs/([^/]+)/serviceAccounts'), 'Service Accounts (org)', 250 / 60.0),
+    (re.compile(r'/groups/([0-9a-f]{24})/serviceAccounts'), 'Service Accounts (group)', 500 / 60.0),
+    (re.compile(r'/groups/([0-9a-f]{24})/accessList'), 'Project IP Access List', 500 / 60.0),
+    (re.compile(r'/api/atlas/v2/groups(?:/byName/.*)?()$'), 'Projects', 500 / 60.0),
+)
+
+
+def rate_limit_bucket(path):
+    """((endpoint set, scope key), refill per second) of a request path, or None (token endpoint, ipinfo)."""
+    for pattern, endpoint_set, refill in RATE_LIMIT_BUCKETS:
+        match = pattern.search(path or '')
+        if match:
+            return (endpoint_set, match.group(1)), refill
+    return None
+
+
 def build_api(params, **client_kwargs):
     """Client + API for the module's params (credentials registered as secrets)."""
     if params.get('client_id'):
@@ -563,6 +583,7 @@ def build_api(params, **client_kwargs):
     else:
         auth = digest_auth(params['public_key'], params['private_key'])
         caller = ('api_key', params['public_key'])
+    client_kwargs.setdefault('pacer', Pacer(rate_limit_bucket))
     client = client_from_params(params, params['base_url'], auth=auth, error_parser=error_parser,
                                 error_hint=error_hint_for(params), **client_kwargs)
     client.add_secret(params.get('private_key'))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from urllib.parse import urlsplit
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
 
@@ -87,6 +88,103 @@ class RetryBudgetExhausted(Exception):
             % (wanted, waited, budget))
 
 
+class _Bucket(object):
+    """This run's mirror of one server token bucket: learned from RateLimit-Limit/-Remaining, refilled at the
+    documented rate, paused by a 429's Retry-After."""
+
+    def __init__(self, refill):
+        self.refill = refill        # tokens per second
+        self.capacity = None        # unknown until the server says
+        self.tokens = 0.0
+        self.stamp = 0.0
+        self.paused_until = 0.0
+
+    def reserve(self, now):
+        """Take the next token (tokens may go below zero: a reservation) and return the seconds to wait
+        until it exists and any pause is over; no loop, so an injected sleep cannot spin."""
+        pause = max(0.0, self.paused_until - now)
+        if self.capacity is None:
+            return pause
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill)
+        self.stamp = now
+        self.tokens -= 1
+        return max(pause, -self.tokens / self.refill if self.tokens < 0 else 0.0)
+
+    def observe(self, limit, remaining, now):
+        if limit is not None and self.capacity is None:
+            self.capacity, self.tokens, self.stamp = limit, float(remaining if remaining is not None else limit), now
+        elif remaining is not None:
+            self.tokens = min(self.tokens, float(remaining))  # the server counts every client of the bucket
+
+
+class Pacer(object):
+    """Pacing to the service's token buckets, shared by every worker of a run (the fleet's threads use one
+    client per credential). ``classify(path)`` names the bucket of a request and its documented refill per
+    second, or None. Before a request a worker waits for a token of the bucket's mirror; after it, the mirror
+    believes the server's RateLimit-Remaining; a 429 pauses every worker of that bucket for its Retry-After.
+    Waiting for a bucket is progress, not failure: it is never charged to the retry wait budget."""
+
+    def __init__(self, classify, clock=None, sleep=None):
+        self.classify = classify
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or time.sleep
+        self.waited = 0.0  # seconds spent waiting for buckets (reported, never a failure)
+        self._buckets = {}
+        self._lock = threading.Lock()
+
+    def _bucket(self, path):
+        found = self.classify(path)
+        if found is None:
+            return None
+        key, refill = found
+        with self._lock:
+            return self._buckets.setdefault(key, _Bucket(refill))
+
+    def before(self, path):
+        bucket = self._bucket(path)
+        if bucket is None:
+            return
+        with self._lock:
+            wait = bucket.reserve(self.clock())
+            self.waited += wait
+        if wait > 0:
+            self.sleep(wait)
+
+    def after(self, path, headers):
+        bucket = self._bucket(path)
+        if bucket is None:
+            return
+        limit, remaining = _header_int(headers, 'RateLimit-Limit'), _header_int(headers, 'RateLimit-Remaining')
+        with self._lock:
+            bucket.observe(limit, remaining, self.clock())
+
+    def resume(self, path):
+        """The worker that got the 429 has waited it out: the bucket is open again from now on."""
+        bucket = self._bucket(path)
+        if bucket is not None:
+            with self._lock:
+                bucket.paused_until = min(bucket.paused_until, self.clock())
+
+    def pause(self, path, seconds):
+        """A 429 told one worker to wait: every worker of that bucket waits. Returns whether the path has a
+        bucket (then the wait is progress, not charged to the retry budget)."""
+        bucket = self._bucket(path)
+        if bucket is None:
+            return False
+        with self._lock:
+            bucket.paused_until = max(bucket.paused_until, self.clock() + seconds)
+            bucket.tokens = 0.0
+        return True
+
+
+def _header_int(headers, name):
+    value = headers.get(name) if headers is not None else None  # requests' and urllib3's headers ignore case
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 class _RetryState(object):
     """Shared by every Retry object of one client: injectable sleep/clock and the wait budget."""
 
@@ -97,6 +195,7 @@ class _RetryState(object):
         self.waited = 0.0
         self.lock = threading.Lock()
         self.local = threading.local()
+        self.pacer = None
 
 
 class RetryPolicy(Retry):
@@ -143,6 +242,18 @@ class RetryPolicy(Retry):
         if wait is None:
             wait = self.get_backoff_time()
         state = self.state
+        # a retried response may carry no URL; the retry history does
+        url = (getattr(response, 'url', None) if response is not None else None) or \
+            (self.history[-1].url if self.history else None) or ''
+        path = urlsplit(url).path
+        if response is not None and response.status == 429 and state.pacer is not None and \
+                state.pacer.pause(path, wait):
+            # a token bucket said wait: progress, not failure; the other workers of the bucket wait too
+            if wait > 0:
+                state.sleep(wait)
+            state.pacer.resume(path)
+            state.pacer.before(path)  # the retry takes its turn for a token too: no burst after the pause
+            return
         with state.lock:
             if state.waited + wait > state.budget:
                 raise RetryBudgetExhausted(wait, state.waited, state.budget)
@@ -267,7 +378,8 @@ class ApiClient(object):
 
     def __init__(self, base_url, auth=None, timeout=30.0, validate_certs=True, ca_path=None, proxy=None,
                  retries=5, retry_max_wait=60.0, backoff_factor=0.5, headers=None, error_parser=None,
-                 redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16, error_hint=None):
+                 redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16, error_hint=None,
+                 pacer=None):
         self.base_url = base_url.rstrip('/')
         # error_hint(status, code, body) -> what to do about an HTTP error, or None (provider-specific)
         self.error_hint = error_hint
@@ -279,6 +391,7 @@ class ApiClient(object):
         self._secrets = set()
         self._redact_patterns = list(redact_patterns)
         self._state = _RetryState(float(retry_max_wait), sleep or time.sleep, self.clock)
+        self._state.pacer = self.pacer = pacer
         self._retry_args = (retries, backoff_factor, pool_size)
         self._sessions = {}
         if session is None:
@@ -370,6 +483,8 @@ class ApiClient(object):
         kwargs = dict(params=params, json=json, data=data, headers=headers, timeout=self.timeout, verify=self.verify)
         if auth is not None:
             kwargs['auth'] = auth
+        if self.pacer is not None:
+            self.pacer.before(path)
         try:
             response = self._session_for(retry_statuses).request(method, url, **kwargs)
         except RetryBudgetExhausted as exc:
@@ -386,6 +501,8 @@ class ApiClient(object):
             tries = len(self._state.local.history) + 1
             self._log(method, shown_path, None)
             raise self._transport_error(method, shown_url, exc, tries)
+        if self.pacer is not None:
+            self.pacer.after(path, response.headers)
         history = self._retry_history(response)
         for attempt in history:
             self._log(method, shown_path, attempt.status)

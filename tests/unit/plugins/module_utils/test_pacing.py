@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Pacing to Atlas's token buckets, shared by every worker of a run: the workers of a fleet run wait for
+tokens instead of collecting 429s, a 429 pauses every worker of that bucket, and waiting for a bucket is
+never charged to the retry wait budget. Counts, not times."""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas, fleet
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import Pacer
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import ORG, PRIVATE, PUBLIC
+
+KEYS = '/api/atlas/v2/orgs/%s/apiKeys/%%s/accessList' % ORG
+
+
+class FakeTime(object):
+    def __init__(self):
+        self.now = 1000.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+def test_buckets_by_endpoint_set_and_scope():
+    assert atlas.rate_limit_bucket(KEYS % ('6a' * 12)) == (('Programmatic API Keys', ORG), 250 / 60.0)
+    assert atlas.rate_limit_bucket('/api/atlas/v2/groups/%s/accessList' % ('6b' * 12))[0] == \
+        ('Project IP Access List', '6b' * 12)
+    assert atlas.rate_limit_bucket('/api/atlas/v2/orgs/%s/serviceAccounts/x/accessList' % ORG)[0][0] == \
+        'Service Accounts (org)'
+    assert atlas.rate_limit_bucket('/api/oauth/token') is None
+    assert atlas.rate_limit_bucket('/api/private/ipinfo') is None
+
+
+def test_the_pacer_learns_the_bucket_and_waits_for_refill():
+    fake = FakeTime()
+    pacer = Pacer(atlas.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep)
+    path = KEYS % ('6a' * 12)
+    pacer.before(path)  # capacity unknown yet: goes at once
+    pacer.after(path, {'RateLimit-Limit': '3', 'RateLimit-Remaining': '2'})
+    for dummy in range(2):
+        pacer.before(path)
+    assert fake.slept == []
+    pacer.before(path)  # the bucket is empty: one token at 250 per 60 s is 0.24 s away
+    assert fake.slept == [0.24]
+
+
+def test_a_429_pauses_every_worker_of_that_bucket_only():
+    fake = FakeTime()
+    pacer = Pacer(atlas.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep)
+    path = KEYS % ('6a' * 12)
+    other = '/api/atlas/v2/groups/%s/accessList' % ('6b' * 12)
+    assert pacer.pause(path, 5.0) is True      # worker A got a 429 with Retry-After: 5
+    pacer.before(other)                        # another bucket: not paused
+    assert fake.slept == []
+    pacer.before(path)                         # worker B, same bucket: waits the pause out
+    assert fake.slept == [5.0]
+    assert pacer.pause('/api/oauth/token', 5.0) is False  # no bucket: the retry budget decides
+
+
+def params(url, keys, **extra):
+    raw = dict(fleet=dict(('h%d' % i, '203.0.113.%d' % (i + 1)) for i in range(3)), atlas_base_url=url,
+               atlas_public_key=PUBLIC, atlas_private_key=PRIVATE, concurrency=6, retry_max_wait=0.5,
+               atlas_keys=[{'org_id': ORG, 'api_key': k, 'name': 'k%d' % n} for n, k in enumerate(keys)])
+    raw.update(extra)
+    result = ArgumentSpecValidator(fleet.argument_spec()).validate(raw)
+    assert not result.error_messages, result.error_messages
+    return result.validated_parameters
+
+
+def test_many_workers_against_a_small_bucket_all_converge():
+    """Six workers, ten keys, a bucket of 4 that refills faster than the documented rate the client
+    assumes: no key fails, and 429s stay near the first burst (sent before the client knows the capacity;
+    their retries take their turn for a token).
+    Without pacing each worker's 429 waits would run out the 0.5 s retry budget and fail keys."""
+    keys = ['6c%022x' % i for i in range(10)]
+    seed = {'orgs': [{'id': ORG, 'api_keys': [{'id': '6a' * 12, 'publicKey': PUBLIC, 'privateKey': PRIVATE,
+                                               'access_list': []}] +
+                      [{'id': k, 'publicKey': 'pk%06d' % i, 'privateKey': 'x', 'access_list': []}
+                       for i, k in enumerate(keys)]}]}
+    with AtlasSimulator(seed=seed, rate_limit_capacity=4, rate_limit_refill=20.0) as sim:
+        result = fleet.run(params(sim.url, keys))
+        assert result['converged'], result['msg']
+        assert [r['name'] for r in result['atlas'] if r['failed']] == []
+        limited = [e for e in sim.log if e['status'] == 429]
+        assert len(limited) <= 2 * 6  # at most the workers' first requests and one retry each
+        assert all(sorted(sim.access_list(ORG, k)) == ['203.0.113.1/32', '203.0.113.2/32', '203.0.113.3/32']
+                   for k in keys)
