@@ -128,7 +128,6 @@ class Pacer(object):
         self.classify = classify
         self.clock = clock or time.monotonic
         self.sleep = sleep or time.sleep
-        self.waited = 0.0  # seconds spent waiting for buckets (reported, never a failure)
         self._buckets = {}
         self._lock = threading.Lock()
 
@@ -146,7 +145,6 @@ class Pacer(object):
             return
         with self._lock:
             wait = bucket.reserve(self.clock())
-            self.waited += wait
         if wait > 0:
             self.sleep(wait)
 
