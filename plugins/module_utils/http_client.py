@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -88,9 +89,14 @@ class RetryBudgetExhausted(Exception):
             % (wanted, waited, budget))
 
 
+# A worker waiting for a token looks again at least this often: meanwhile another worker's answer may show
+# that the server holds more tokens than the mirror believed (it refilled in a step, or faster than documented).
+PACER_RECHECK = 0.25
+
+
 class _Bucket(object):
     """This run's mirror of one server token bucket: learned from RateLimit-Limit/-Remaining, refilled at the
-    documented rate, paused by a 429's Retry-After."""
+    documented rate between answers, paused by a 429's Retry-After."""
 
     def __init__(self, refill):
         self.refill = refill        # tokens per second
@@ -98,31 +104,44 @@ class _Bucket(object):
         self.tokens = 0.0
         self.stamp = 0.0
         self.paused_until = 0.0
+        self.in_flight = 0          # requests sent with a token of this bucket and not answered yet
 
-    def reserve(self, now):
-        """Take the next token (tokens may go below zero: a reservation) and return the seconds to wait
-        until it exists and any pause is over; no loop, so an injected sleep cannot spin."""
-        pause = max(0.0, self.paused_until - now)
-        if self.capacity is None:
-            return pause
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill)
-        self.stamp = now
-        self.tokens -= 1
-        return max(pause, -self.tokens / self.refill if self.tokens < 0 else 0.0)
+    def take(self, now, new_request=True):
+        """Take a token if the mirror holds one (0.0), else the seconds until it will; and whether that wait
+        is a server's pause (which no answer can shorten)."""
+        pause = self.paused_until - now
+        if pause > 0:
+            return pause, True
+        if self.capacity is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill)
+            self.stamp = now
+            if self.tokens < 1:
+                return (1 - self.tokens) / self.refill, False
+            self.tokens -= 1
+        if new_request:
+            self.in_flight += 1
+        return 0.0, False
 
     def observe(self, limit, remaining, now):
-        if limit is not None and self.capacity is None:
-            self.capacity, self.tokens, self.stamp = limit, float(remaining if remaining is not None else limit), now
-        elif remaining is not None:
-            self.tokens = min(self.tokens, float(remaining))  # the server counts every client of the bucket
+        """An answer came back (headers may be missing: "Atlas might not always return" them)."""
+        self.in_flight = max(0, self.in_flight - 1)
+        if limit is not None:
+            if self.capacity is None and remaining is None:
+                self.tokens, self.stamp = float(limit), now
+            self.capacity = limit
+        if remaining is not None and self.capacity is not None:
+            # the server's count when it answered, less what this run sent that it may not have counted yet:
+            # never more than the server holds, and up to date when it refills faster than documented
+            self.tokens, self.stamp = min(float(self.capacity), float(remaining - self.in_flight)), now
 
 
 class Pacer(object):
     """Pacing to the service's token buckets, shared by every worker of a run (the fleet's threads use one
     client per credential). ``classify(path)`` names the bucket of a request and its documented refill per
-    second, or None. Before a request a worker waits for a token of the bucket's mirror; after it, the mirror
-    believes the server's RateLimit-Remaining; a 429 pauses every worker of that bucket for its Retry-After.
-    Waiting for a bucket is progress, not failure: it is never charged to the retry wait budget."""
+    second, or None. Before a request a worker waits for a token of the bucket's mirror; every answer sets the
+    mirror to the server's RateLimit-Remaining (less the requests still in flight); a 429 pauses every worker
+    of that bucket for its Retry-After. Waiting for a bucket is progress, not failure: it is never charged to
+    the retry wait budget."""
 
     def __init__(self, classify, clock=None, sleep=None):
         self.classify = classify
@@ -139,16 +158,20 @@ class Pacer(object):
         with self._lock:
             return self._buckets.setdefault(key, _Bucket(refill))
 
-    def before(self, path):
+    def before(self, path, retry=False):
+        """Wait for a token. ``retry``: the retry of a request already in flight (it takes a token too)."""
         bucket = self._bucket(path)
         if bucket is None:
             return
-        with self._lock:
-            wait = bucket.reserve(self.clock())
-        if wait > 0:
-            self.sleep(wait)
+        while True:
+            with self._lock:
+                wait, paused = bucket.take(self.clock(), new_request=not retry)
+            if wait <= 0:
+                return
+            self.sleep(wait if paused else min(wait, PACER_RECHECK))
 
     def after(self, path, headers):
+        """The request's answer (``headers`` None when none came): exactly once per ``before``."""
         bucket = self._bucket(path)
         if bucket is None:
             return
@@ -250,7 +273,7 @@ class RetryPolicy(Retry):
             if wait > 0:
                 state.sleep(wait)
             state.pacer.resume(path)
-            state.pacer.before(path)  # the retry takes its turn for a token too: no burst after the pause
+            state.pacer.before(path, retry=True)  # the retry takes its turn for a token too: no burst after the pause
             return
         with state.lock:
             if state.waited + wait > state.budget:
@@ -391,6 +414,10 @@ class ApiClient(object):
         self._state = _RetryState(float(retry_max_wait), sleep or time.sleep, self.clock)
         self._state.pacer = self.pacer = pacer
         self._retry_args = (retries, backoff_factor, pool_size)
+        # never more requests in flight than pooled connections (threads beyond it would open and throw
+        # away connections, and urllib3 would warn about each)
+        self._slots = threading.BoundedSemaphore(pool_size)
+        self._holding = threading.local()
         self._sessions = {}
         if session is None:
             session = self._new_session(RETRY_STATUSES)
@@ -467,6 +494,20 @@ class ApiClient(object):
         with self._log_lock:
             self.request_log.append({'method': method, 'path': self.redact(path), 'status': status})
 
+    @contextlib.contextmanager
+    def _slot(self):
+        """One of the pool's slots for this thread; a request made while sending another (the OAuth token
+        fetched by the auth of a request) uses the slot its thread holds, so the pool cannot deadlock."""
+        if getattr(self._holding, 'slot', False):
+            yield
+            return
+        with self._slots:
+            self._holding.slot = True
+            try:
+                yield
+            finally:
+                self._holding.slot = False
+
     def request(self, method, path, params=None, json=None, data=None, headers=None, expected=(200,), auth=None,
                 retry_statuses=RETRY_STATUSES):
         """Send one request. ``retry_statuses`` narrows which statuses are retried, for writes where
@@ -481,11 +522,18 @@ class ApiClient(object):
         kwargs = dict(params=params, json=json, data=data, headers=headers, timeout=self.timeout, verify=self.verify)
         if auth is not None:
             kwargs['auth'] = auth
-        if self.pacer is not None:
-            self.pacer.before(path)
-        try:
-            response = self._session_for(retry_statuses).request(method, url, **kwargs)
-        except RetryBudgetExhausted as exc:
+        response = failure = None
+        with self._slot():
+            if self.pacer is not None:
+                self.pacer.before(path)
+            try:
+                response = self._session_for(retry_statuses).request(method, url, **kwargs)
+            except (RetryBudgetExhausted, requests.exceptions.RequestException) as exc:
+                failure = exc
+            finally:
+                if self.pacer is not None:
+                    self.pacer.after(path, response.headers if response is not None else None)
+        if isinstance(failure, RetryBudgetExhausted):
             # urllib3 counted the attempt that failed before the wait that did not fit the budget
             history = self._state.local.history
             tries = len(history)
@@ -493,14 +541,12 @@ class ApiClient(object):
                 self._log(method, shown_path, attempt.status)
             last = history[-1]
             cause = 'HTTP %s' % last.status if last.status else self.redact(last.error)
-            raise ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, exc, cause),
+            raise ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, failure, cause),
                            method=method, url=shown_url, status=last.status, tries=tries)
-        except requests.exceptions.RequestException as exc:
+        if failure is not None:
             tries = len(self._state.local.history) + 1
             self._log(method, shown_path, None)
-            raise self._transport_error(method, shown_url, exc, tries)
-        if self.pacer is not None:
-            self.pacer.after(path, response.headers)
+            raise self._transport_error(method, shown_url, failure, tries)
         history = self._retry_history(response)
         for attempt in history:
             self._log(method, shown_path, attempt.status)

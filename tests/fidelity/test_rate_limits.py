@@ -9,6 +9,7 @@ No wall-clock assertions: sleeps are recorded, buckets are inspected."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
@@ -45,17 +46,43 @@ def test_documented_buckets_per_endpoint_set_and_scope(atlas):
     assert atlas.settings['rate_limit_refill'] == 250 / 60.0
 
 
-def test_an_empty_bucket_answers_429_with_retry_after_and_the_documented_body(atlas):
+@pytest.mark.parametrize('mode, retry_after', [('continuous', '1'), ('interval', '60')])
+def test_an_empty_bucket_answers_429_with_retry_after_and_the_documented_body(atlas, mode, retry_after):
+    atlas.update_settings({'rate_limit_refill_mode': mode})
     s = session()
     s.get(atlas.url + KEYS, headers=V2)
     atlas.buckets[('Programmatic API Keys', ORG)].tokens = 0
     limited = s.get(atlas.url + KEYS, headers=V2)
-    assert limited.status_code == 429 and limited.headers['Retry-After'] == '1'
+    # continuous: one token is 0.24 s away; interval: the next 250 come with the next 60 s step
+    assert limited.status_code == 429 and limited.headers['Retry-After'] == retry_after
     body = limited.json()
     assert body['errorCode'] == 'RATE_LIMITED_TOKEN_BUCKET' and body['parameters'][2] == 500
     assert 'Refill rate: 250 per 60 seconds' in body['detail']
     # another set is another bucket
     assert s.get(atlas.url + SA_LIST, headers=SA).status_code == 200
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_interval_refill_comes_in_steps_and_continuous_refill_token_by_token():
+    clock = FakeClock()
+    stepped = base.TokenBucket(10, 5 / 60.0, clock, step=60.0)
+    smooth = base.TokenBucket(10, 5 / 60.0, clock)
+    for bucket in (stepped, smooth):
+        assert [bucket.take()[0] for dummy in range(11)] == [True] * 10 + [False]
+    clock.now += 59.0
+    assert stepped.take() == (False, 0, 1.0)          # nothing until the step
+    assert smooth.take()[:2] == (True, 3)             # 59 s at 5 per 60 s: 4 tokens, one taken
+    clock.now += 1.0
+    assert stepped.take()[:2] == (True, 4)            # the step brought 5 at once
+    clock.now += 125.0
+    assert stepped.take()[:2] == (True, 9) and stepped.stamp == 100.0 + 180.0  # capped, steps kept aligned
 
 
 def test_time_scale_refills_faster():

@@ -76,6 +76,10 @@ class AtlasSimulator(Simulator):
         # turns every bucket off (tests of request shapes and counts).
         'rate_limit_capacity': 500,
         'rate_limit_refill': 250 / 60.0,
+        # [I] how a bucket refills: 'interval' (the docs' words, "refillRate tokens every refillDurationSeconds",
+        # and their sample 429, "retry after 55 seconds" with 5 per 60 s, which a continuous refill could not
+        # say) or 'continuous' (a token every 60/refillRate seconds).
+        'rate_limit_refill_mode': 'interval',
         # [V, sources conflict: 10 or 50] OAuth token requests per minute per (caller IP, client); over it
         # 429 RATE_LIMITED. 0 turns it off.
         'oauth_token_limit': 10,
@@ -137,7 +141,9 @@ class AtlasSimulator(Simulator):
         scale = self.settings['time_scale']
         bucket = self.buckets.get((endpoint_set, scope))
         if bucket is None:
-            bucket = self.buckets[(endpoint_set, scope)] = TokenBucket(capacity, refill_per_second * scale)
+            bucket = self.buckets[(endpoint_set, scope)] = TokenBucket(
+                capacity, refill_per_second * scale,
+                step=60.0 / scale if self.settings['rate_limit_refill_mode'] == 'interval' else None)
         allowed, remaining, wait = bucket.take()
         headers = {'Ratelimit-Limit': str(capacity), 'Ratelimit-Remaining': str(remaining)}
         if allowed:

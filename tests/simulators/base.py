@@ -145,25 +145,35 @@ class DigestVerifier(object):
 
 
 class TokenBucket(object):
-    """Rate limit: ``capacity`` requests, refilled at ``rate`` per second."""
+    """Rate limit: ``capacity`` requests, refilled at ``rate`` per second: continuously, or (``step``
+    seconds) ``rate * step`` tokens at once every ``step`` seconds."""
 
-    def __init__(self, capacity, rate, clock=time.monotonic):
+    def __init__(self, capacity, rate, clock=time.monotonic, step=None):
         self.capacity = capacity
         self.rate = rate
         self.clock = clock
+        self.step = step
         self.tokens = float(capacity)
         self.stamp = clock()
 
     def take(self):
         """(allowed, remaining, seconds until one token is back)."""
         now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        if self.step:
+            steps = int((now - self.stamp) // self.step)
+            self.tokens = min(self.capacity, self.tokens + steps * self.rate * self.step)
+            self.stamp += steps * self.step
+        else:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
             return True, int(self.tokens), 0
-        wait = (1 - self.tokens) / self.rate if self.rate > 0 else 3600
-        return False, 0, wait
+        if self.rate <= 0:
+            return False, 0, 3600
+        if self.step:
+            return False, 0, self.stamp + self.step - now
+        return False, 0, (1 - self.tokens) / self.rate
 
 
 # Settings of every simulator (docs/simulators.md, "WAN profile").

@@ -8,6 +8,7 @@ never charged to the retry wait budget. Counts, not times."""
 
 from __future__ import annotations
 
+import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas, fleet
@@ -54,6 +55,30 @@ def test_the_pacer_learns_the_bucket_and_waits_for_refill():
     assert fake.slept == [0.24]
 
 
+def test_the_mirror_believes_the_server_less_what_is_in_flight():
+    """A server that refilled faster than documented (or in a step) is seen at the next answer; requests
+    still in flight are not counted twice, and the retry of a request in flight is not a new one."""
+    fake = FakeTime()
+    pacer = Pacer(atlas.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep)
+    path = KEYS % ('6a' * 12)
+    pacer.before(path)
+    pacer.after(path, {'RateLimit-Limit': '500', 'RateLimit-Remaining': '0'})
+    for dummy in range(3):
+        pacer.before(path)                # each waits for one documented token: 0.24 s
+    assert fake.slept == [0.24] * 3
+    pacer.before(path, retry=True)        # a 429's retry: a token, not another request in flight
+    bucket = pacer._buckets[('Programmatic API Keys', ORG)]
+    assert bucket.in_flight == 3
+    pacer.after(path, {'RateLimit-Limit': '500', 'RateLimit-Remaining': '250'})  # the server refilled 250
+    assert bucket.in_flight == 2 and bucket.tokens == 248   # the two still in flight may not be counted yet
+    pacer.after(path, None)               # a lost answer: no longer in flight, nothing learned
+    assert bucket.in_flight == 1 and bucket.tokens == 248
+    del fake.slept[:]
+    for dummy in range(248):
+        pacer.before(path)
+    assert fake.slept == []
+
+
 def test_a_429_pauses_every_worker_of_that_bucket_only():
     fake = FakeTime()
     pacer = Pacer(atlas.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep)
@@ -77,17 +102,23 @@ def params(url, keys, **extra):
     return result.validated_parameters
 
 
-def test_many_workers_against_a_small_bucket_all_converge():
-    """Six workers, ten keys, a bucket of 4 that refills faster than the documented rate the client
-    assumes: no key fails, and 429s stay near the first burst (sent before the client knows the capacity;
-    their retries take their turn for a token).
+@pytest.mark.parametrize('refill', [
+    # 20 tokens a second, one by one
+    dict(rate_limit_capacity=4, rate_limit_refill=20.0, rate_limit_refill_mode='continuous'),
+    # 8 tokens at once every 0.25 s (60 s steps, time-scaled)
+    dict(rate_limit_capacity=8, rate_limit_refill=8 / 60.0, rate_limit_refill_mode='interval', time_scale=240.0),
+], ids=['continuous', 'interval'])
+def test_many_workers_against_a_small_bucket_all_converge(refill):
+    """Six workers, ten keys, a small bucket that refills faster than the documented rate the client
+    assumes: no key fails, and 429s stay few (the first burst, sent before the client knows the capacity,
+    and in steps one per step at most; their retries take their turn for a token).
     Without pacing each worker's 429 waits would run out the 0.5 s retry budget and fail keys."""
     keys = ['6c%022x' % i for i in range(10)]
     seed = {'orgs': [{'id': ORG, 'api_keys': [{'id': '6a' * 12, 'publicKey': PUBLIC, 'privateKey': PRIVATE,
                                                'access_list': []}] +
                       [{'id': k, 'publicKey': 'pk%06d' % i, 'privateKey': 'x', 'access_list': []}
                        for i, k in enumerate(keys)]}]}
-    with AtlasSimulator(seed=seed, rate_limit_capacity=4, rate_limit_refill=20.0) as sim:
+    with AtlasSimulator(seed=seed, **refill) as sim:
         result = fleet.run(params(sim.url, keys))
         assert result['converged'], result['msg']
         assert [r['name'] for r in result['atlas'] if r['failed']] == []
