@@ -35,3 +35,21 @@ def write_results(name, data):
     out = ROOT / 'bench' / 'results'
     out.mkdir(exist_ok=True)
     (out / (name + '.json')).write_text(json.dumps(data, indent=1))
+
+
+def replace_section(text, name, lines):
+    """``text`` with the part between ``<!-- name:start -->`` and ``<!-- name:end -->`` replaced by ``lines``
+    (appended, with its markers, when there is none): one bench script rewrites its own part of a page."""
+    start, end = '<!-- %s:start -->' % name, '<!-- %s:end -->' % name
+    block = '\n'.join([start] + list(lines) + [end])
+    if start in text and end in text:
+        return text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    return text.rstrip('\n') + '\n\n' + block + '\n'
+
+
+def section_of(text, name):
+    """The part of ``text`` between the markers of ``name``, markers included ('' when there is none)."""
+    start, end = '<!-- %s:start -->' % name, '<!-- %s:end -->' % name
+    if start in text and end in text:
+        return text[text.index(start):text.index(end) + len(end)]
+    return ''

@@ -19,7 +19,7 @@ import platform
 import fleet_rollout
 import request_counts
 import scaling
-from bench_common import ROOT
+from bench_common import ROOT, section_of
 
 
 def cpu_model():
@@ -58,7 +58,10 @@ def main():
     lines += ['Re-run: `.venv/bin/python bench/run.py` (each part also runs alone: `bench/request_counts.py`,',
               '`bench/fleet_rollout.py`, `bench/scaling.py`). Tests assert the exact request counts',
               '(tests/unit), never times.', '']
-    (ROOT / 'docs' / 'performance.md').write_text('\n'.join(lines), encoding='utf-8')
+    page = ROOT / 'docs' / 'performance.md'
+    wan = section_of(page.read_text(encoding='utf-8'), 'wan') if page.exists() else ''
+    lines += [wan, ''] if wan else ['The WAN profile (latency, token buckets, the physical floor): `bench/wan.py`.', '']
+    page.write_text('\n'.join(lines), encoding='utf-8')
     print('wrote docs/performance.md')
 
 

@@ -79,3 +79,16 @@ notes:
     and a warning, and succeeds with nothing half-done. Learning the address costs one C(GET /api/private/ipinfo), made
     only in that case.
 '''
+
+    # Requests in flight at once (atlas.concurrency_argument_spec): the API-key and service-account lists.
+    CONCURRENCY = r'''
+options:
+  concurrency:
+    description:
+      - How many DELETE requests this task has in flight at once when it removes entries (O(purge),
+        O(state=absent), O(remove_unused_after)). Each request still waits for its token of Atlas's rate-limit
+        bucket, so a purge of thousands of entries runs at the bucket's speed instead of one round trip at a time.
+      - The request count does not change, only how many overlap. V(1) removes one entry at a time.
+    type: int
+    default: 8
+'''

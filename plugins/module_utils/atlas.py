@@ -9,7 +9,8 @@ A kind (``KINDS``, below) is a small description: the list's path, its media typ
 are read, and how many entries one POST may carry. Everything else is one code path:
 
 read (every page) -> plan (to_add / to_remove on canonical networks) -> stop if check mode
--> apply (ONE POST with everything missing, before any DELETE; one DELETE per removal)
+-> apply (ONE POST with everything missing, before any DELETE; one DELETE per removal, several in
+   flight at once, each paced to the rate-limit bucket)
 -> result with diff.
 """
 
@@ -22,6 +23,7 @@ import functools
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import env_fallback
@@ -146,6 +148,11 @@ def access_list_argument_spec():
         current_ip=dict(type='bool', default=False),
         remove_unused_after=dict(type='str'),
     )
+
+
+def concurrency_argument_spec():
+    """Requests in flight at once (doc fragment ``access_list.CONCURRENCY``)."""
+    return dict(concurrency=dict(type='int', default=8))
 
 
 def error_parser(response):
@@ -640,7 +647,7 @@ def plan(current, wanted, state, purge, keep, allow_empty, unused_before=None, c
 
 def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
              with_diff=True, with_entries=True, unused_after=None, clock=None, details=None,
-             comment_drift='update', wait=None, sleep=None):
+             comment_drift='update', wait=None, sleep=None, delete_concurrency=1):
     """Bring one access list to the wanted state. Returns the module result.
 
     with_entries=False leaves out the sorted list of every entry (the fleet only reports the count).
@@ -648,7 +655,8 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
     Lists with details (the project list): ``details`` maps sort_key -> {comment, deleteAfterDate, explicit};
     ``comment_drift`` 'update' re-POSTs entries whose explicit comment (or later expiry) differs, 'report'
     only reports them; an entry is never deleted and re-added to change it. ``wait`` (seconds): poll the
-    status of the entries written until ACTIVE.
+    status of the entries written until ACTIVE. ``delete_concurrency``: DELETEs in flight at once (each
+    waits for its token of the rate-limit bucket).
     """
     clock = clock or time.time
     sleep = sleep or time.sleep
@@ -694,9 +702,7 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
         if to_add:
             added = _add_missing(target, to_add, details, sleep)
         by_key = dict((addresses.sort_key(e.net), e) for e in current) if to_remove else {}
-        for net in to_remove:
-            _delete_entry(target, by_key[addresses.sort_key(net)])
-            removed.append(net)
+        _delete_entries(target, [by_key[addresses.sort_key(net)] for net in to_remove], removed, delete_concurrency)
         if updating:
             _update_drifted(target, updating, details, result)
         if wait is not None and (added or updating):
@@ -705,10 +711,10 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
         exc.partial = dict(added=addresses.sorted_canonical(added), removed=addresses.sorted_canonical(removed))
         done = 'added %s; removed %s' % (', '.join(exc.partial['added']) or 'nothing',
                                          ', '.join(exc.partial['removed']) or 'nothing')
-        failed = [n for n in to_remove if n not in removed]
-        if added == list(to_add) and failed:
+        failed = getattr(exc, 'entry', None)
+        if added == list(to_add) and failed is not None:
             exc.args = ('could not remove %s: %s (already done: %s)'
-                        % (addresses.canonical(failed[0]), exc.message, done),)
+                        % (addresses.canonical(failed), exc.message, done),)
         elif getattr(exc, 'status_report', None) is None:
             exc.args = ('%s (already done: %s)' % (exc.message, done),)
         if getattr(exc, 'status_report', None) is not None:
@@ -836,7 +842,39 @@ def _delete_entry(target, entry):
         target.delete(entry)
     except ApiError as exc:
         if exc.status != 404:  # already gone (a concurrent run, or a lost DELETE response)
+            exc.entry = entry.net
             raise
+
+
+def _delete_entries(target, entries, removed, concurrency):
+    """One DELETE per entry, up to ``concurrency`` at once; what is gone is appended to ``removed``. After a
+    failure no new DELETE starts, those in flight finish, and the first failure is raised. The project list
+    takes its writes one at a time (write_lock), so there they go one by one."""
+    if concurrency <= 1 or len(entries) <= 1 or target.kind.details:
+        for entry in entries:
+            _delete_entry(target, entry)
+            removed.append(entry.net)
+        return
+    failures = []
+    lock = threading.Lock()
+
+    def delete(entry):
+        if failures:
+            return
+        try:
+            _delete_entry(target, entry)
+        except ApiError as exc:
+            with lock:
+                failures.append(exc)
+            return
+        with lock:
+            removed.append(entry.net)
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(entries))) as pool:
+        list(pool.map(delete, entries))
+    removed.sort(key=addresses.sort_key)
+    if failures:
+        raise failures[0]
 
 
 def list_infos(target, clock=None):
@@ -942,6 +980,8 @@ def run_list_module(module, kind_name, parent, resolve_target):
     target, converge. ``resolve_target(api)`` returns the target's ID. Returns the result."""
     params = module.params
     validate_connection(params)
+    if params['concurrency'] < 1:
+        raise PlanError('concurrency must be 1 or more, got %r' % params['concurrency'])
     wanted = addresses.parse_networks(params['entries'], allow_any=params['allow_any'])
     keep = addresses.parse_networks(params['keep'], allow_any=True)
     unused_after = parse_duration(params['remove_unused_after']) if params.get('remove_unused_after') else None
@@ -959,7 +999,8 @@ def run_list_module(module, kind_name, parent, resolve_target):
         wanted = addresses.unique_sorted(wanted + [api.caller_ip()])
     result = converge(api.access_list(kind_name, parent, target), wanted, state=params['state'],
                       purge=params['purge'], keep=keep, allow_empty=params['allow_empty'],
-                      check_mode=module.check_mode, unused_after=unused_after)
+                      check_mode=module.check_mode, unused_after=unused_after,
+                      delete_concurrency=params['concurrency'])
     for warning in api.notes + kept_for_caller_warning(result, 'the %s %s' % (KINDS[kind_name].what, target)):
         module.warn(warning)
     if params['current_ip']:

@@ -322,7 +322,7 @@ def run(params, check_mode=False, diff=False):
                                     purge=target.spec['purge'], keep=target.keep,
                                     allow_empty=target.spec['allow_empty'], check_mode=check_mode, with_diff=diff,
                                     with_entries=False, unused_after=target.unused_after,
-                                    **target.converge_options())
+                                    delete_concurrency=params['concurrency'], **target.converge_options())
             result.update(identity, name=target.label, failed=False)
             return result
         except (ApiError, PlanError) as exc:

@@ -36,8 +36,8 @@ try:
 except ImportError:  # pragma: no cover - exercised by the sanity import test
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-    AuthBase = HTTPAdapter = Retry = object  # so the class statements below still work
-    HTTPBasicAuth = HTTPDigestAuth = None
+    AuthBase = HTTPAdapter = HTTPDigestAuth = Retry = object  # so the class statements below still work
+    HTTPBasicAuth = None
 else:
     HAS_REQUESTS = True
 
@@ -296,9 +296,77 @@ def _make_retry(retries, backoff_factor, state, statuses=RETRY_STATUSES):
         return RetryPolicy(**kwargs)
 
 
+class SharedDigestAuth(HTTPDigestAuth):
+    """HTTP Digest (Atlas API keys) whose challenge serves every thread of the run.
+
+    requests' ``HTTPDigestAuth`` keeps the server's challenge per thread: each new thread (the fleet's workers,
+    a purge's DELETE workers) pays a 401 round trip first. Here the first request of the run is challenged
+    while the others wait for it (at most ``FIRST_CHALLENGE_WAIT``), and then every thread answers the same
+    challenge with one nonce count that rises with each request (RFC 7616). A server that refuses a nonce
+    (expired, used up, a count that arrived out of order) answers 401 with a new challenge: requests answers
+    it once for that request, and once that request is through, the new challenge becomes everyone's.
+    """
+
+    FIRST_CHALLENGE_WAIT = 10.0
+
+    def __init__(self, username, password):
+        super(SharedDigestAuth, self).__init__(username, password)
+        self._shared_lock = threading.Lock()
+        self._shared = None            # (challenge dict, nonce, nonce count) once a challenge came
+        self._first = None             # the thread fetching the first challenge
+        self._challenged = threading.Event()
+
+    def __call__(self, request):
+        self.init_per_thread_state()
+        local = self._thread_local
+        with self._shared_lock:
+            first = self._shared is None and self._first is None
+            if first:
+                self._first = threading.current_thread()
+            waiting = self._shared is None and self._first is not threading.current_thread()
+        if waiting:
+            self._challenged.wait(self.FIRST_CHALLENGE_WAIT)
+        with self._shared_lock:
+            if self._shared is not None:
+                local.chal, local.last_nonce = self._shared[0], self._shared[1]
+        request = super(SharedDigestAuth, self).__call__(request)
+        if first:  # after requests' own hooks: it runs once the challenge is answered
+            request.register_hook('response', self._first_answer)
+        return request
+
+    def _first_answer(self, response, **kwargs):
+        """Whatever the first request got (a challenge already answered by handle_401, or an answer that needed
+        none), the others stop waiting."""
+        self._challenged.set()
+        return response
+
+    def handle_401(self, r, **kwargs):
+        answer = super(SharedDigestAuth, self).handle_401(r, **kwargs)
+        if answer is not r:
+            # a fresh challenge, answered: it becomes everyone's only now, so no other thread can spend its
+            # nonce (or a higher count) before this request did, which a strict server would refuse
+            if answer.status_code != 401:
+                local = self._thread_local
+                with self._shared_lock:
+                    self._shared = (local.chal, local.last_nonce, local.nonce_count)
+            self._challenged.set()
+        return answer
+
+    def build_digest_header(self, method, url):
+        local = self._thread_local
+        with self._shared_lock:
+            shared = self._shared is not None and local.chal is self._shared[0]
+            if shared:  # the run's challenge: its one nonce count goes on rising
+                local.last_nonce, local.nonce_count = self._shared[1], self._shared[2]
+            header = super(SharedDigestAuth, self).build_digest_header(method, url)
+            if shared:
+                self._shared = (local.chal, local.last_nonce, local.nonce_count)
+        return header
+
+
 def digest_auth(username, password):
-    """HTTP Digest (Atlas API keys: public key / private key), done by requests."""
-    return HTTPDigestAuth(username, password)
+    """HTTP Digest (Atlas API keys: public key / private key): one challenge per run, shared by its threads."""
+    return SharedDigestAuth(username, password)
 
 
 class BearerAuth(AuthBase):

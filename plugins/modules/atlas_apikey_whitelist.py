@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.atlas
   - apiaccess.ipwhitelist.access_list
+  - apiaccess.ipwhitelist.access_list.CONCURRENCY
   - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.ATLAS_GROUP
@@ -159,7 +160,7 @@ requests:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
-    access_list_argument_spec, atlas_argument_spec, classify_api_key, run_list_module,
+    access_list_argument_spec, atlas_argument_spec, classify_api_key, concurrency_argument_spec, run_list_module,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
 
@@ -167,6 +168,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
 def main():
     argument_spec = atlas_argument_spec()
     argument_spec.update(access_list_argument_spec())
+    argument_spec.update(concurrency_argument_spec())
     argument_spec.update(api_key=dict(type='str', required=True, no_log=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     check_libraries(module)

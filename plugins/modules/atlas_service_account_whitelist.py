@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - apiaccess.ipwhitelist.atlas
   - apiaccess.ipwhitelist.access_list
+  - apiaccess.ipwhitelist.access_list.CONCURRENCY
   - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.ATLAS_GROUP
@@ -142,7 +143,7 @@ requests:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
-    access_list_argument_spec, atlas_argument_spec, run_list_module,
+    access_list_argument_spec, atlas_argument_spec, concurrency_argument_spec, run_list_module,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
 
@@ -150,6 +151,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
 def main():
     argument_spec = atlas_argument_spec(org_required=False)
     argument_spec.update(access_list_argument_spec())
+    argument_spec.update(concurrency_argument_spec())
     argument_spec.update(service_account=dict(type='str', required=True), project_id=dict(type='str'))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[('org_id', 'project_id')], mutually_exclusive=[('org_id', 'project_id')])

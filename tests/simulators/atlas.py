@@ -88,6 +88,10 @@ class AtlasSimulator(Simulator):
         # Where the legacy v1.0 API lives: '/api/atlas/v1.0' (Atlas) or '/api/public/v1.0'
         # (Ops Manager / Cloud Manager).
         'v1_base_path': '/api/atlas/v1.0',
+        # [U] how often one digest nonce may serve (every challenge brings a fresh one): 'reuse' (any number of
+        # requests), 'increasing_nc' (each with a nonce count above every one seen with it) or 'single_use'.
+        # The recordings show one challenge per CLI command, which fits all three.
+        'digest_nonce': 'reuse',
         # Require authentication (tests of request shapes may turn it off).
         'auth_required': True,
         # [U, sources conflict] An Accept version date later than the resource's newest version: '406'
@@ -132,6 +136,8 @@ class AtlasSimulator(Simulator):
 
     def settings_changed(self):
         self.buckets = {}  # (endpoint set, scope key) -> TokenBucket
+        if getattr(self, 'digest', None) is not None:
+            self.digest.policy = self.settings['digest_nonce']
 
     def _bucket(self, endpoint_set, scope, capacity, refill_per_second):
         """Take one token from the bucket of this endpoint set and scope key: the RateLimit headers, or a
@@ -175,7 +181,7 @@ class AtlasSimulator(Simulator):
     # -- state --------------------------------------------------------------------------------
 
     def load_seed(self, seed):
-        self.digest = DigestVerifier(REALM)
+        self.digest = DigestVerifier(REALM, self.settings['digest_nonce'])
         self.orgs = OrderedDict()
         self.keys_by_public = {}
         self.service_accounts = {}

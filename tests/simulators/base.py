@@ -9,7 +9,8 @@ log, fault injection, HTTP Digest verification and the reserved control path.
 Control path: everything under ``/__sim__/`` is the simulator's own API (no auth), which
 can never collide with a real API path (those all start with ``/api/``):
 
-* ``GET  /__sim__/log``       request log ``[{method, path, status}]`` and counters
+* ``GET  /__sim__/log``       request log ``[{method, path, status}]`` and counters (``max_in_flight``: the
+                               most API requests answered at once)
 * ``POST /__sim__/reset``     back to the seed, log cleared (body: optional new seed)
 * ``GET|POST /__sim__/settings``  read or update named settings (JSON object)
 * ``POST /__sim__/faults``    queue faults (JSON list, see :class:`Fault`)
@@ -108,16 +109,27 @@ class Fault(object):
 
 
 class DigestVerifier(object):
-    """Server side of RFC 7616 digest (MD5, qop=auth), as Atlas serves it."""
+    """Server side of RFC 7616 digest (MD5, qop=auth), as Atlas serves it. Every challenge carries a fresh
+    nonce. ``policy`` says how often a nonce may serve ([U] for Atlas): 'reuse' (any number of requests, any
+    nonce count), 'increasing_nc' (each request's nc above every nc seen with that nonce, as RFC 7616 lets a
+    server demand against replays) or 'single_use' (one request per nonce). A refused nonce is answered with
+    a fresh challenge, ``stale=true``."""
 
-    def __init__(self, realm):
+    def __init__(self, realm, policy='reuse'):
         self.realm = realm
-        self.nonce = secrets.token_hex(16)
+        self.policy = policy
         self.opaque = secrets.token_hex(8)
+        self.nonces = {}       # nonce -> the highest nonce count seen with it (0: none yet)
+        self.stale = False     # the last refusal was a known nonce used beyond the policy
+        self.lock = threading.Lock()
 
     def challenge(self):
-        return ('Digest realm="%s", domain="", nonce="%s", opaque="%s", algorithm=MD5, qop="auth", stale=false'
-                % (self.realm, self.nonce, self.opaque))
+        nonce = secrets.token_hex(16)
+        with self.lock:
+            self.nonces[nonce] = 0
+            stale, self.stale = self.stale, False
+        return ('Digest realm="%s", domain="", nonce="%s", opaque="%s", algorithm=MD5, qop="auth", stale=%s'
+                % (self.realm, nonce, self.opaque, 'true' if stale else 'false'))
 
     @staticmethod
     def parse(header):
@@ -128,7 +140,7 @@ class DigestVerifier(object):
     def verify(self, method, header, password_for):
         """Return the username when the header is a valid digest response, else None."""
         fields = self.parse(header)
-        if not fields or fields.get('realm') != self.realm or fields.get('nonce') != self.nonce:
+        if not fields or fields.get('realm') != self.realm or fields.get('nonce') not in self.nonces:
             return None
         password = password_for(fields.get('username'))
         if password is None:
@@ -137,11 +149,24 @@ class DigestVerifier(object):
         def md5(text):
             return hashlib.md5(text.encode('utf-8')).hexdigest()  # nosec - the protocol's own hash
 
+        nonce = fields['nonce']
         ha1 = md5('%s:%s:%s' % (fields['username'], self.realm, password))
         ha2 = md5('%s:%s' % (method, fields.get('uri', '')))
-        expected = md5('%s:%s:%s:%s:%s:%s' % (ha1, self.nonce, fields.get('nc', ''), fields.get('cnonce', ''),
+        expected = md5('%s:%s:%s:%s:%s:%s' % (ha1, nonce, fields.get('nc', ''), fields.get('cnonce', ''),
                                               fields.get('qop', ''), ha2))
-        return fields['username'] if secrets.compare_digest(expected, fields.get('response', '')) else None
+        if not secrets.compare_digest(expected, fields.get('response', '')):
+            return None
+        try:
+            count = int(fields.get('nc', ''), 16)
+        except ValueError:
+            return None
+        with self.lock:
+            seen = self.nonces[nonce]
+            if (self.policy == 'increasing_nc' and count <= seen) or (self.policy == 'single_use' and seen):
+                self.stale = True
+                return None
+            self.nonces[nonce] = max(seen, count)
+        return fields['username']
 
 
 class TokenBucket(object):
@@ -226,6 +251,7 @@ class Simulator(object):
                 self.seed = seed
             self.log = []
             self.faults = []
+            self.in_flight = self.max_in_flight = 0  # API requests being answered; the most at once
             self.load_seed(self.seed)
 
     def load_seed(self, seed):
@@ -262,6 +288,16 @@ class Simulator(object):
         """Returns (Response or None for a dropped connection, whether to reset after sending)."""
         if request.raw_path.startswith(CONTROL_PREFIX):
             return self.control(request), False
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._handle(request)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _handle(self, request):
         delay = self.settings['latency'] + random.uniform(0, self.settings['latency_jitter'])
         if delay > 0:
             time.sleep(delay / self.settings['time_scale'])
@@ -307,7 +343,7 @@ class Simulator(object):
             payload = request.json() if request.body else None
             if action == 'log' and request.method == 'GET':
                 log = self.requests()
-                return Response(200, {'requests': log, 'count': len(log),
+                return Response(200, {'requests': log, 'count': len(log), 'max_in_flight': self.max_in_flight,
                                       'writes': len([e for e in log if e['method'] not in ('GET', 'HEAD')])})
             if action == 'reset' and request.method == 'POST':
                 self.reset(payload)

@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The WAN profile: the role against simulators that answer each request after a WAN round trip and meter Atlas
+with its documented token buckets, beside the physical floor of each scenario.
+
+    .venv/bin/python bench/wan.py [--latency 0.1] [--time-scale 10] [--skip-uri] [--sweep 8,16,32,64]
+
+Scenarios (issue 15):
+  a  1,000 hosts -> 50 API keys + 5 Woodcore keys: the role, the sequential requests script, the uri playbook
+  b  1,000 hosts -> 500 API keys (an organization's maximum): first run and no-op
+  c  one API key with 2,000 stale entries, purged (and the fleet's 1,000 added)
+  d  mixed: 150 hosts -> 20 API keys, 10 service accounts, 5 projects, 5 Woodcore keys
+
+The floor of a run is start-up (an empty play over the same inventory, measured in this run) plus the larger of
+the latency critical path (the longest chain of requests one list needs, with unlimited concurrency) and the
+token-bucket bound (requests beyond a bucket's capacity, at its refill). Bucket-bound scenarios (b, c) run with
+--time-scale: the simulators refill and answer that many times faster, and every figure here is in scaled time.
+Writes bench/results/wan.json and the WAN section of docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_common import COLLECTIONS, ROOT, replace_section, write_results
+from fleet_rollout import BIN, NAT_IP, ORG, PRIVATE, PUBLIC, addresses, approve_pending, control, key_id, start
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import rate_limit_bucket
+
+# [V] the documented buckets the simulator serves by default: endpoint set -> (capacity, refill per 60 s)
+BUCKETS = {'Programmatic API Keys': (500, 250), 'Service Accounts (org)': (500, 250),
+           'Service Accounts (group)': (1200, 500), 'Project IP Access List': (1200, 500), 'Projects': (1200, 500)}
+SA_PREFIX = 'mdb_sa_id_'
+# the peak RSS of the controller's processes (ansible-playbook and its forks), in kB
+RSS_WRAPPER = ('import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); '
+               "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+               'sys.exit(rc)')
+EMPTY_PLAY = '- hosts: fleet\n  gather_facts: false\n  tasks: []\n'
+
+
+def stale(i, n):
+    return ['192.0.%d.%d' % (2 + j // 250, j % 250 + 1) for j in range(n)] if n else []
+
+
+def scenario_seed(name, n_keys, stale_each, n_sa=0, n_projects=0, n_woodcore=0):
+    keys = [{'id': key_id(0), 'publicKey': PUBLIC, 'privateKey': PRIVATE, 'access_list': ['127.0.0.1']}]
+    keys += [{'id': key_id(i), 'publicKey': 'bk%06d' % i, 'privateKey': 'x' * 8, 'access_list': stale(i, stale_each)}
+             for i in range(1, n_keys + 1)]
+    accounts = [{'client_id': '%s%024x' % (SA_PREFIX, i), 'client_secret': 'mdb_sa_sk_bench', 'name': 'sa%d' % i,
+                 'orgs': [ORG], 'projects': [], 'access_list': stale(i, 3)} for i in range(n_sa)]
+    projects = [{'id': '6c%022x' % i, 'name': 'p%d' % i, 'org': ORG, 'access_list': stale(i, 3)}
+                for i in range(n_projects)]
+    woodcore = [{'key': 'wc_test_bench%022d' % i, 'name': 'wc%d' % i, 'ip': '192.0.2.200'} for i in range(n_woodcore)]
+    return ({'orgs': [{'id': ORG, 'api_keys': keys}], 'service_accounts': accounts, 'projects': projects},
+            {'keys': woodcore})
+
+
+def role_vars(atlas_seed, woodcore_seed, ledger):
+    keys = atlas_seed['orgs'][0]['api_keys'][1:]
+    return {
+        'fleet_whitelist_atlas_keys': [{'org_id': ORG, 'api_key': k['id'], 'purge': True} for k in keys],
+        'fleet_whitelist_atlas_service_accounts': [{'org_id': ORG, 'service_account': a['client_id'], 'purge': True}
+                                                   for a in atlas_seed['service_accounts']],
+        'fleet_whitelist_atlas_projects': [{'project_id': p['id'], 'purge': True} for p in atlas_seed['projects']],
+        'fleet_whitelist_woodcore_keys': [{'name': k['name'], 'api_key': k['key'], 'ip': NAT_IP}
+                                          for k in woodcore_seed['keys']],
+        'fleet_whitelist_woodcore_pending_state_path': str(ledger),
+    }
+
+
+def rtt(args, scale):
+    return (args.latency + args.latency_jitter / 2.0) / scale
+
+
+def critical_path(log):
+    """The longest chain of requests one list needs with unlimited concurrency, in round trips: the digest
+    challenge (one per run), its pages read one after another, then the POST, then all DELETEs at once (the
+    engine adds before it removes, so a list never lacks a wanted entry). Woodcore: profile, then the request."""
+    chains = {}
+    challenge = 1 if any(e['status'] == 401 for e in log) else 0
+    for e in log:
+        if e['status'] in (401, 429) or e['path'].startswith('/api/private') or e['path'].startswith('/api/oauth'):
+            continue
+        path = e['path']
+        if '/accessList/' in path:
+            path = path.split('/accessList/')[0] + '/accessList'
+        chain = chains.setdefault(path, {'GET': 0, 'POST': 0, 'DELETE': 0, 'other': 0})
+        chain[e['method'] if e['method'] in chain else 'other'] += 1
+    longest = 0
+    for path, chain in chains.items():
+        atlas = path.startswith('/api/atlas')
+        length = chain['GET'] + min(chain['POST'], 1) + min(chain['DELETE'], 1) + chain['other']
+        longest = max(longest, length + (challenge if atlas else 0))
+    return longest
+
+
+def bucket_bound(log, scale, mode):
+    """Seconds the documented buckets need for this run's metered requests (the worst bucket), and its name."""
+    counts = {}
+    for e in log:
+        if e['status'] in (401, 429):
+            continue
+        found = rate_limit_bucket(e['path'])
+        if found:
+            counts[found[0]] = counts.get(found[0], 0) + 1
+    worst, name = 0.0, None
+    for (endpoint_set, scope), n in counts.items():
+        capacity, per_minute = BUCKETS[endpoint_set]
+        if n <= capacity:
+            continue
+        if mode == 'interval':  # refillRate tokens at once every 60 s
+            seconds = math.ceil((n - capacity) / float(per_minute)) * 60.0
+        else:
+            seconds = (n - capacity) / (per_minute / 60.0)
+        if seconds / scale > worst:
+            worst, name = seconds / scale, '%s (%d requests)' % (endpoint_set, n)
+    return worst, name
+
+
+class Bench(object):
+    def __init__(self, args, work):
+        self.args = args
+        self.work = work
+        self.env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'),
+                        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_DISPLAY_SKIPPED_HOSTS='false',
+                        ANSIBLE_LOCALHOST_WARNING='0')
+        (work / 'empty.yml').write_text(EMPTY_PLAY)
+
+    def inventory(self, n_hosts):
+        path = self.work / ('inventory-%d.json' % n_hosts)
+        if not path.exists():
+            path.write_text(json.dumps({'all': {
+                'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable},
+                'children': {'fleet': {'hosts': {'h%04d' % i: {'fleet_whitelist_address': a}
+                                                 for i, a in enumerate(addresses(n_hosts))}}}}}))
+        return path
+
+    def run(self, cmd, env):
+        """(seconds, peak RSS in MB) of one command; fails loudly."""
+        rss_file = self.work / 'rss'
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, '-c', RSS_WRAPPER, str(rss_file)] + cmd, cwd=str(ROOT), env=env,
+                              capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise RuntimeError('%s failed:\n%s' % (' '.join(cmd[:4]), (proc.stdout + proc.stderr)[-4000:]))
+        return elapsed, int(rss_file.read_text()) / 1024.0
+
+    def startup(self, n_hosts):
+        """An empty play over the same inventory: what using Ansible at all costs."""
+        cmd = [str(BIN / 'ansible-playbook'), '-i', str(self.inventory(n_hosts)), str(self.work / 'empty.yml')]
+        return statistics.median(self.run(cmd, self.env)[0] for dummy in range(3))
+
+
+def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementations, noop=True):
+    """Run each implementation from the seed (first run), then again (no-op); figures in scaled time."""
+    args, work = bench.args, bench.work
+    settings = ['latency=%s' % args.latency, 'latency_jitter=%s' % args.latency_jitter, 'time_scale=%s' % scale]
+    (work / 'atlas.json').write_text(json.dumps(atlas_seed))
+    (work / 'woodcore.json').write_text(json.dumps(woodcore_seed))
+    atlas_proc, atlas_url = start('atlas', work / 'atlas.json', work, *settings)
+    wc_proc, wc_url = start('woodcore', work / 'woodcore.json', work, *settings)
+    mode = control(atlas_url, 'settings')['rate_limit_refill_mode']
+    env = dict(bench.env, MONGODB_ATLAS_BASE_URL=atlas_url, MONGODB_ATLAS_PUBLIC_API_KEY=PUBLIC,
+               MONGODB_ATLAS_PRIVATE_API_KEY=PRIVATE, WOODCORE_BASE_URL=wc_url + '/api/v2')
+    ledger = work / 'pending.json'
+    startup = bench.startup(n_hosts)
+    rows = []
+    try:
+        for label, make_cmd in implementations:
+            cmd = make_cmd(bench.inventory(n_hosts), atlas_url, wc_url, ledger)
+            control(atlas_url, 'reset', atlas_seed)
+            control(wc_url, 'reset', woodcore_seed)
+            if ledger.exists():
+                ledger.unlink()
+            for run in (['first', 'no-op'] if noop else ['first']):
+                control(atlas_url, 'settings', {})   # full buckets: a later run finds them refilled
+                before = len(control(atlas_url, 'log')['requests'])
+                wc_before = len(control(wc_url, 'log')['requests'])
+                seconds, rss = bench.run(cmd, env)
+                log = control(atlas_url, 'log')['requests'][before:]
+                wc_log = control(wc_url, 'log')['requests'][wc_before:]
+                chain = critical_path(log + wc_log)
+                bound, bucket = bucket_bound(log, scale, mode)
+                latency_path = chain * rtt(args, scale)
+                floor = startup + max(latency_path, bound)
+                row = dict(scenario=name, implementation=label, run=run, seconds=seconds, rss_mb=rss,
+                           requests=len([e for e in log + wc_log if e['status'] not in (401, 429)]),
+                           limited=len([e for e in log + wc_log if e['status'] == 429]),
+                           challenges=len([e for e in log if e['status'] == 401]),
+                           startup=startup, critical_rtts=chain, latency_path=latency_path, bucket_bound=bound,
+                           bucket=bucket, floor=floor, bound_by='bucket' if bound > latency_path else 'latency',
+                           ratio=seconds / floor, time_scale=scale)
+                rows.append(row)
+                print('%s %-40s %-5s %7.2fs  floor %6.2fs (%s)  %.2fx  %5d req  %3d x429  %2d challenges  %4.0f MB'
+                      % (name, label, run, seconds, floor, row['bound_by'], row['ratio'], row['requests'],
+                         row['limited'], row['challenges'], rss), flush=True)
+                if run == 'first' and woodcore_seed['keys']:
+                    approve_pending(wc_url, [{'name': k['name'], 'api_key': k['key']} for k in woodcore_seed['keys']])
+    finally:
+        atlas_proc.terminate()
+        wc_proc.terminate()
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--latency', type=float, default=0.1, help='seconds per request (a WAN round trip)')
+    parser.add_argument('--latency-jitter', type=float, default=0.01)
+    parser.add_argument('--time-scale', type=float, default=10.0, help='for the bucket-bound scenarios b and c')
+    parser.add_argument('--concurrency', type=int, default=None, help="the role's; default: the role's default")
+    parser.add_argument('--sweep', default='8,16,32,64', help='concurrency values tried in a and b ("" for none)')
+    parser.add_argument('--scenarios', default='abcd')
+    parser.add_argument('--skip-uri', action='store_true')
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix='apiaccess-wan-'))
+    bench = Bench(args, work)
+    playbook = [str(BIN / 'ansible-playbook')]
+
+    def role(concurrency=None):
+        def make(inventory, atlas_url, wc_url, ledger):
+            extra = {} if concurrency is None else {'fleet_whitelist_concurrency': concurrency}
+            (work / 'role-vars.json').write_text(json.dumps(dict(bench.role_vars, **extra)))
+            return playbook + ['-i', str(inventory), 'playbooks/fleet.yml', '-e', '@%s' % (work / 'role-vars.json')]
+        return make
+
+    def script(inventory, atlas_url, wc_url, ledger):
+        seed = bench.seeds
+        (work / 'floor.json').write_text(json.dumps({
+            'atlas_url': atlas_url, 'woodcore_url': wc_url + '/api/v2', 'public_key': PUBLIC, 'private_key': PRIVATE,
+            'addresses': addresses(1000), 'woodcore_keys': [{'name': k['name'], 'api_key': k['key'], 'ip': NAT_IP}
+                                                            for k in seed[1]['keys']],
+            'atlas_keys': [{'org_id': ORG, 'api_key': k['id']} for k in seed[0]['orgs'][0]['api_keys'][1:]]}))
+        return [sys.executable, 'bench/floor.py', str(work / 'floor.json')]
+
+    def uri(inventory, atlas_url, wc_url, ledger):
+        seed = bench.seeds
+        (work / 'uri-vars.json').write_text(json.dumps({
+            'bench_atlas_url': atlas_url, 'bench_woodcore_url': wc_url + '/api/v2', 'bench_public_key': PUBLIC,
+            'bench_private_key': PRIVATE, 'bench_fleet_size': 1000,
+            'bench_atlas_keys': [{'org_id': ORG, 'api_key': k['id']} for k in seed[0]['orgs'][0]['api_keys'][1:]],
+            'bench_woodcore_keys': [{'name': k['name'], 'api_key': k['key'], 'ip': NAT_IP} for k in seed[1]['keys']]}))
+        return playbook + ['-i', str(inventory), 'bench/uri_playbook.yml', '-e', '@%s' % (work / 'uri-vars.json')]
+
+    sweep = [int(c) for c in args.sweep.split(',') if c]
+    default = 'role (playbooks/fleet.yml)'
+    rows = []
+    plans = {
+        'a': ('a', 1000, scenario_seed('a', 50, 3, n_woodcore=5), 1.0,
+              [(default, role(args.concurrency))] + [('role, concurrency %d' % c, role(c)) for c in sweep] +
+              [('python + requests, sequential', script)] + ([] if args.skip_uri else [('ansible.builtin.uri', uri)])),
+        'b': ('b', 1000, scenario_seed('b', 500, 3), args.time_scale,
+              [(default, role(args.concurrency))] + [('role, concurrency %d' % c, role(c)) for c in sweep]),
+        'c': ('c', 1000, scenario_seed('c', 1, 2000), args.time_scale, [(default, role(args.concurrency))]),
+        'd': ('d', 150, scenario_seed('d', 20, 3, n_sa=10, n_projects=5, n_woodcore=5), 1.0,
+              [(default, role(args.concurrency))]),
+    }
+    for letter in args.scenarios:
+        name, n_hosts, seeds, scale, implementations = plans[letter]
+        bench.seeds = seeds
+        bench.role_vars = role_vars(seeds[0], seeds[1], work / 'pending.json')
+        rows += measure(bench, name, n_hosts, seeds[0], seeds[1], scale, implementations)
+    machine = {'cpus': os.cpu_count(), 'python': platform.python_version(), 'latency': args.latency,
+               'latency_jitter': args.latency_jitter, 'time_scale': args.time_scale,
+               'ansible_core': subprocess.run([str(BIN / 'ansible'), '--version'], capture_output=True, text=True,
+                                              check=True).stdout.splitlines()[0]}
+    write_results('wan', {'machine': machine, 'rows': rows})
+    path = ROOT / 'docs' / 'performance.md'
+    path.write_text(replace_section(path.read_text(encoding='utf-8'), 'wan', section(machine, rows)), encoding='utf-8')
+    print('wrote the WAN section of docs/performance.md')
+
+
+def section(machine, rows):
+    """The WAN part of docs/performance.md."""
+    lines = [
+        '## WAN profile: latency and token buckets, against the physical floor', '',
+        'Written by `bench/wan.py`. The simulators answer every request after %.0f ms (+ up to %.0f ms jitter) and '
+        'meter Atlas with the documented token buckets (API keys: 500, refilled 250 per 60 s, in one step each minute). '
+        'Scenarios b and c are bucket-bound and run with **time scale %g**: the simulators refill and answer %g times '
+        'faster, and their figures (wall time and floor alike) are in that scaled time; multiply by %g for real Atlas.'
+        % (machine['latency'] * 1000, machine['latency_jitter'] * 1000, machine['time_scale'], machine['time_scale'],
+           machine['time_scale']), '',
+        'Floor = start-up (an empty play over the same inventory, measured in the same run) + the larger of the '
+        'latency critical path (the longest chain of requests one list needs, with unlimited concurrency: the digest '
+        'challenge, its pages, the POST, then the DELETEs at once) and the token-bucket bound (requests beyond the '
+        "bucket's capacity at its refill). Requests are counted by the simulators (digest challenges and 429s apart).",
+        '',
+        '| scenario | implementation | run | wall | floor | bound by | role/floor | requests | 429s | challenges '
+        '| peak RSS |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    titles = {'a': 'a: 1,000 hosts, 50 API keys + 5 Woodcore', 'b': 'b: 1,000 hosts, 500 API keys',
+              'c': 'c: 1 key, 2,000 stale entries', 'd': 'd: 150 hosts, 20 keys + 10 SAs + 5 projects + 5 Woodcore'}
+    for r in rows:
+        lines.append('| %s | %s | %s | %.2f s | %.2f s | %s | %.2fx | %d | %d | %d | %.0f MB |' % (
+            titles[r['scenario']], r['implementation'], r['run'], r['seconds'], r['floor'],
+            r['bound_by'] if r['bound_by'] == 'latency' else 'bucket: %s' % r['bucket'], r['ratio'], r['requests'],
+            r['limited'], r['challenges'], r['rss_mb']))
+    lines += ['']
+    return lines
+
+
+if __name__ == '__main__':
+    main()
