@@ -50,8 +50,9 @@ options:
       - When the next wait would exceed it, the module fails with C(gave up after N tries) and the last cause.
       - Waiting for an Atlas token bucket to refill is progress, not failure, and is never charged to it. The
         client paces itself to each bucket (learned from C(RateLimit-Limit) and C(RateLimit-Remaining), refilled
-        at the documented rate), and a C(429) with C(Retry-After) pauses every request of that bucket in the run.
-        A server that keeps answering C(429) still ends the run after O(retries).
+        at the documented rate between answers), and a C(429) with C(Retry-After) pauses every request of that
+        bucket in the run. A run bound by a bucket therefore finishes, however long the refill takes. A server that
+        keeps answering C(429) still ends the run after O(retries).
     type: float
     default: 60
   allow_http:
