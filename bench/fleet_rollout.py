@@ -63,6 +63,8 @@ def control(url, path, body=None):
 
 def start(service, seed_file, work, *settings):
     url_file = work / (service + '.url')
+    if url_file.exists():
+        url_file.unlink()  # left by an earlier simulator of this run
     cmd = [sys.executable, '-m', 'tests.simulators', service, '--seed', str(seed_file), '--url-file', str(url_file)]
     for setting in settings:
         cmd += ['--set', setting]
