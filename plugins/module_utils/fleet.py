@@ -70,7 +70,7 @@ def argument_spec():
         woodcore_request_otp=dict(type='bool', default=True),
         woodcore_resend_after=dict(type='int', default=900),
         woodcore_pending_state_path=dict(type='str', default=woodcore.DEFAULT_LEDGER),
-        concurrency=dict(type='int', default=8),
+        concurrency=dict(type='int', default=32),
     )
     return spec
 
@@ -349,8 +349,12 @@ def run(params, check_mode=False, diff=False):
 
     workers = min(params['concurrency'], max(1, len(plan.atlas) + len(plan.woodcore)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        atlas_results = list(pool.map(one_atlas, plan.atlas))
-        woodcore_results = list(pool.map(one_woodcore, plan.woodcore))
+        # every target queued at once (Woodcore first: few, and not bound by Atlas's buckets), so the run's
+        # critical path is its longest list, not the Atlas keys' and then the Woodcore keys'
+        woodcore_futures = [pool.submit(one_woodcore, item) for item in plan.woodcore]
+        atlas_futures = [pool.submit(one_atlas, target) for target in plan.atlas]
+        atlas_results = [future.result() for future in atlas_futures]
+        woodcore_results = [future.result() for future in woodcore_futures]
     warnings = []
     for client in clients:
         warnings.extend(w for w in connection_warnings(client, params) if w not in warnings)
