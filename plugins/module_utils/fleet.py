@@ -298,6 +298,11 @@ def run(params, check_mode=False, diff=False):
     Before/after diffs are built only when ``diff`` is asked for.
     """
     plan = Plan(params)
+    # The run's requests in flight are bounded by its connection pool (concurrency). A key's DELETE workers
+    # wait for a slot like any request; their number only bounds the threads: one key purging alone gets the
+    # whole bound, keys side by side four each (at most 4 x concurrency threads).
+    delete_workers = min(params['concurrency'],
+                         max(1, 4 * params['concurrency'] // max(1, min(params['concurrency'], len(plan.atlas)))))
     atlas_apis = {}
     clients = []
 
@@ -322,7 +327,7 @@ def run(params, check_mode=False, diff=False):
                                     purge=target.spec['purge'], keep=target.keep,
                                     allow_empty=target.spec['allow_empty'], check_mode=check_mode, with_diff=diff,
                                     with_entries=False, unused_after=target.unused_after,
-                                    delete_concurrency=params['concurrency'], **target.converge_options())
+                                    delete_concurrency=delete_workers, **target.converge_options())
             result.update(identity, name=target.label, failed=False)
             return result
         except (ApiError, PlanError) as exc:
