@@ -47,6 +47,7 @@ SA_PREFIX = 'mdb_sa_id_'
 RSS_WRAPPER = ('import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); '
                "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
                'sys.exit(rc)')
+ROLE = 'role (playbooks/fleet.yml)'
 NO_TARGETS = 'role with no keys (its Ansible cost alone)'
 EMPTY_PLAY = '- hosts: fleet\n  gather_facts: false\n  tasks: []\n'
 
@@ -100,11 +101,15 @@ def critical_path(log):
         chain = chains.setdefault(path, {'GET': 0, 'POST': 0, 'DELETE': 0, 'other': 0})
         chain[e['method'] if e['method'] in chain else 'other'] += 1
     longest = 0
+    woodcore = {'GET': 0, 'writes': 0}
     for path, chain in chains.items():
-        atlas = path.startswith('/api/atlas')
-        length = chain['GET'] + min(chain['POST'], 1) + min(chain['DELETE'], 1) + chain['other']
-        longest = max(longest, length + (challenge if atlas else 0))
-    return longest
+        if path.startswith('/api/atlas'):
+            length = challenge + chain['GET'] + min(chain['POST'], 1) + min(chain['DELETE'], 1) + chain['other']
+            longest = max(longest, length)
+        else:  # Woodcore: every key reads its own profile (one path for all), then one request at most
+            woodcore['GET'] += chain['GET']
+            woodcore['writes'] += chain['POST'] + chain['DELETE'] + chain['other']
+    return max(longest, min(woodcore['GET'], 1) + min(woodcore['writes'], 1))
 
 
 def bucket_bound(log, scale, mode):
@@ -203,7 +208,7 @@ def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementati
                            challenges=len([e for e in log if e['status'] == 401]),
                            startup=startup, critical_rtts=chain, latency_path=latency_path, bucket_bound=bound,
                            bucket=bucket, floor=floor, bound_by='bucket' if bound > latency_path else 'latency',
-                           ratio=seconds / floor, time_scale=scale)
+                           ratio=seconds / floor, time_scale=scale)  # rescored against the role's floor later
                 rows.append(row)
                 print('%s %-40s %-5s %7.2fs  floor %6.2fs (%s)  %.2fx  %5d req  %3d x429  %2d challenges  %4.0f MB'
                       % (name, label, run, seconds, floor, row['bound_by'], row['ratio'], row['requests'],
@@ -225,7 +230,12 @@ def main():
     parser.add_argument('--sweep', default='8,16,32,64', help='concurrency values tried in a and b ("" for none)')
     parser.add_argument('--scenarios', default='abcd')
     parser.add_argument('--skip-uri', action='store_true')
+    parser.add_argument('--render', action='store_true', help='only rewrite the docs from bench/results/wan.json')
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads((ROOT / 'bench' / 'results' / 'wan.json').read_text())
+        render(saved['machine'], saved['rows'])
+        return
     work = Path(tempfile.mkdtemp(prefix='apiaccess-wan-'))
     bench = Bench(args, work)
     playbook = [str(BIN / 'ansible-playbook')]
@@ -258,7 +268,7 @@ def main():
         return playbook + ['-i', str(inventory), 'bench/uri_playbook.yml', '-e', '@%s' % (work / 'uri-vars.json')]
 
     sweep = [int(c) for c in args.sweep.split(',') if c]
-    default = 'role (playbooks/fleet.yml)'
+    default = ROLE
     rows = []
     plans = {
         'a': ('a', 1000, scenario_seed('a', 50, 3, n_woodcore=5), 1.0,
@@ -276,14 +286,31 @@ def main():
         bench.seeds = seeds
         bench.role_vars = role_vars(seeds[0], seeds[1], work / 'pending.json')
         rows += measure(bench, name, n_hosts, seeds[0], seeds[1], scale, implementations)
+    rescore(rows, default)
     machine = {'cpus': os.cpu_count(), 'python': platform.python_version(), 'latency': args.latency,
                'latency_jitter': args.latency_jitter, 'time_scale': args.time_scale,
                'ansible_core': subprocess.run([str(BIN / 'ansible'), '--version'], capture_output=True, text=True,
                                               check=True).stdout.splitlines()[0]}
     write_results('wan', {'machine': machine, 'rows': rows})
+    render(machine, rows)
+
+
+def render(machine, rows):
     path = ROOT / 'docs' / 'performance.md'
     path.write_text(replace_section(path.read_text(encoding='utf-8'), 'wan', section(machine, rows)), encoding='utf-8')
     print('wrote the WAN section of docs/performance.md')
+
+
+def rescore(rows, reference):
+    """One floor per scenario and run: the reference implementation's (the role, whose requests are at the
+    floor), so an implementation that sends more requests is not measured against a floor of its own making.
+    The role with no keys keeps its own floor: start-up alone."""
+    for row in rows:
+        ref = _row(rows, row['scenario'], reference, row['run'])
+        if ref is not None and row['implementation'] != NO_TARGETS:
+            for field in ('critical_rtts', 'latency_path', 'bucket_bound', 'bucket', 'floor', 'bound_by'):
+                row[field] = ref[field]
+        row['ratio'] = row['seconds'] / row['floor']
 
 
 def section(machine, rows):
@@ -301,7 +328,7 @@ def section(machine, rows):
         'challenge, its pages, the POST, then the DELETEs at once) and the token-bucket bound (requests beyond the '
         "bucket's capacity at its refill). Requests are counted by the simulators (digest challenges and 429s apart).",
         '',
-        '| scenario | implementation | run | wall | floor | bound by | role/floor | requests | 429s | challenges '
+        '| scenario | implementation | run | wall | floor | bound by | wall / floor | requests | 429s | challenges '
         '| peak RSS |',
         '|---|---|---|---|---|---|---|---|---|---|---|',
     ]
@@ -327,7 +354,7 @@ def _row(rows, scenario, implementation, run='first'):
 def narrative(machine, rows):
     """What bounds each scenario, from this run's figures."""
     lines = ['### What bounds each scenario', '']
-    role = 'role (playbooks/fleet.yml)'
+    role = ROLE
     a, bare = _row(rows, 'a', role), _row(rows, 'a', NO_TARGETS)
     if a and bare:
         lines += [
@@ -372,7 +399,7 @@ def narrative(machine, rows):
                   'in its own bucket; project lists take their writes one at a time (Atlas takes no concurrent '
                   'writes there), which lengthens their chain beyond the floor, where DELETEs count as one round '
                   'trip. %.2fx the floor.' % d['ratio']]
-    lines += ['', 'Re-run: `.venv/bin/python bench/wan.py` (about 15 minutes here; `--scenarios`, `--sweep`, '
+    lines += ['', 'Re-run: `.venv/bin/python bench/wan.py` (about 30 minutes here, 10 of them the uri playbook; `--scenarios`, `--sweep`, '
               '`--skip-uri` to shorten it).', '']
     return lines
 

@@ -506,8 +506,9 @@ class AccessList(object):
             element.update((k, v) for k, v in extra.items() if v is not None and k in ('comment', 'deleteAfterDate'))
         return element
 
-    def add(self, networks, details=None):
-        """POST the entries (in chunks where the spec caps the body); returns the last answer's entries."""
+    def add(self, networks, details=None, read_back=False):
+        """POST the entries (in chunks where the spec caps the body). ``read_back``: return the last answer's
+        entries (page 1 of the whole list), else nothing: parsing 500 entries per key nobody reads is waste."""
         networks = list(networks)
         size = self.kind.post_max_items or len(networks)
         answer = None
@@ -518,8 +519,10 @@ class AccessList(object):
                     'POST', self.path, json=body, expected=self.kind.post_statuses,
                     params={'itemsPerPage': PAGE_SIZE} if self.kind.details else None,
                     headers={'Accept': self.media_type, 'Content-Type': self.media_type})
+        if not read_back or answer is None:
+            return []
         try:
-            return [Entry(raw, self.kind) for raw in (answer.json().get('results') or [])] if answer else []
+            return [Entry(raw, self.kind) for raw in (answer.json().get('results') or [])]
         except (ValueError, AttributeError):
             return []
 
@@ -753,7 +756,7 @@ def _update_drifted(target, updating, details, result):
     entry through POST is unknown [U]: when it does not (or refuses), the drift is reported, never resolved
     by deleting and re-adding the entry, which would drop access meanwhile."""
     try:
-        answer = target.add([d['net'] for d in updating], details)
+        answer = target.add([d['net'] for d in updating], details, read_back=True)
     except ApiError as exc:
         if exc.status not in (400, 409):
             raise
