@@ -399,8 +399,9 @@ def narrative(machine, rows):
                   'in its own bucket; project lists take their writes one at a time (Atlas takes no concurrent '
                   'writes there), which lengthens their chain beyond the floor, where DELETEs count as one round '
                   'trip. %.2fx the floor.' % d['ratio']]
-    lines += ['', 'Re-run: `.venv/bin/python bench/wan.py` (about 30 minutes here, 10 of them the uri playbook; `--scenarios`, `--sweep`, '
-              '`--skip-uri` to shorten it).', '']
+    lines += ['', 'Re-run: `.venv/bin/python bench/wan.py` (about 30 minutes here, 10 of them the uri playbook; '
+              '`--scenarios`, `--sweep`, `--skip-uri` to shorten it; `--render` rewrites this section from '
+              '`bench/results/wan.json`).', '']
     return lines
 
 
