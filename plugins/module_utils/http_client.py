@@ -323,9 +323,12 @@ class SharedDigestAuth(HTTPDigestAuth):
             first = self._shared is None and self._first is None
             if first:
                 self._first = threading.current_thread()
-            waiting = self._shared is None and self._first is not threading.current_thread()
-        if waiting:
-            self._challenged.wait(self.FIRST_CHALLENGE_WAIT)
+            waiting = self._shared is None and self._first is not threading.current_thread() and \
+                not self._challenged.is_set()
+        if waiting and not self._challenged.wait(self.FIRST_CHALLENGE_WAIT):
+            # the first request never came back (a lost connection): nobody waits for it again, each
+            # thread is challenged on its own until one challenge has served a request
+            self._challenged.set()
         with self._shared_lock:
             if self._shared is not None:
                 local.chal, local.last_nonce = self._shared[0], self._shared[1]

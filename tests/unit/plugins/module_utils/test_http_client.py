@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
 
 import pytest
@@ -47,6 +48,28 @@ def test_digest_handshake(atlas):
     assert statuses(atlas) == [401, 200, 200]
     assert [e['authorization'] for e in atlas.log] == ['', 'Digest', 'Digest']
     assert client.request_log == [{'method': 'GET', 'path': LIST, 'status': 200}] * 2
+
+
+def test_a_lost_first_challenge_is_waited_for_once(atlas, monkeypatch):
+    """The threads of a run wait for the first request's challenge; when that request is lost, they wait
+    once (at most FIRST_CHALLENGE_WAIT), not before every request of theirs."""
+    auth = digest_auth(PUBLIC, PRIVATE)
+    client = ApiClient(atlas.url, auth=auth, headers=V2, error_parser=atlas_api.error_parser, retries=0,
+                       sleep=lambda s: None)
+    waits = []
+    monkeypatch.setattr(auth._challenged, 'wait', lambda timeout: waits.append(timeout) or False)
+    atlas.add_fault('reset_before', method='GET', times=3)
+    first = threading.Thread(target=lambda: pytest.raises(ApiError, client.request, 'GET', LIST))
+    first.start()
+    first.join()
+    # another thread: its requests are lost too for a while; it waited once, and goes on without waiting
+    for dummy in range(2):
+        with pytest.raises(ApiError):
+            client.request('GET', LIST)
+    for dummy in range(2):
+        assert client.request('GET', LIST).status_code == 200
+    assert waits == [auth.FIRST_CHALLENGE_WAIT]
+    assert statuses(atlas) == [None, None, None, 401, 200, 200]  # then one challenge serves the rest
 
 
 def test_digest_wrong_password_is_an_api_error(atlas):
