@@ -15,6 +15,10 @@
   DELETE, ...), as urllib3 does with ``allowed_methods``.
 * Every failure is raised as :class:`ApiError`, which modules turn into ``fail_json``
   in one place (``common.run_module``).
+* Rate limits: a :class:`Pacer` (one per credential and run, shared by every thread) waits for a
+  token of the service's bucket before each request; a 429 pauses every thread of that bucket.
+* Threads: never more requests in flight than pooled connections; an API key's digest challenge
+  is fetched once per run and shared (:class:`SharedDigestAuth`).
 """
 
 from __future__ import annotations
