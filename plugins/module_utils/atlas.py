@@ -30,7 +30,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, client_from_params, http_argument_spec, secret_fallback, validate_base_url, validate_http_params,
+    PlanError, check_concurrency, client_from_params, http_argument_spec, secret_fallback, validate_base_url, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     ApiError, ClientCredentialsAuth, Pacer, digest_auth, json_object,
@@ -983,8 +983,7 @@ def run_list_module(module, kind_name, parent, resolve_target):
     target, converge. ``resolve_target(api)`` returns the target's ID. Returns the result."""
     params = module.params
     validate_connection(params)
-    if params['concurrency'] < 1:
-        raise PlanError('concurrency must be 1 or more, got %r' % params['concurrency'])
+    check_concurrency(params['concurrency'])
     wanted = addresses.parse_networks(params['entries'], allow_any=params['allow_any'])
     keep = addresses.parse_networks(params['keep'], allow_any=True)
     unused_after = parse_duration(params['remove_unused_after']) if params.get('remove_unused_after') else None

@@ -126,6 +126,12 @@ def validate_http_params(params):
         raise PlanError('retry_max_wait must be 0 or more, got %r' % params['retry_max_wait'])
 
 
+def check_concurrency(value, error=PlanError):
+    """The ``concurrency`` option (the fleet's, and the list modules' DELETEs): 1 or more."""
+    if value < 1:
+        raise error('concurrency must be 1 or more, got %r' % value)
+
+
 def client_from_params(params, base_url, auth=None, **kwargs):
     """Build the run's ApiClient from the shared connection options."""
     return ApiClient(

@@ -21,7 +21,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addre
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, connection_warnings, http_argument_spec, secret_fallback,
+    PlanError, check_concurrency, connection_warnings, http_argument_spec, secret_fallback,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError
 
@@ -212,8 +212,7 @@ class Plan(object):
     """Everything checked before the first request."""
 
     def __init__(self, params):
-        if params['concurrency'] < 1:
-            raise FleetError('concurrency must be 1 or more, got %r' % params['concurrency'])
+        check_concurrency(params['concurrency'], FleetError)
         if params['fleet'] is None:
             raise FleetError('fleet (host -> address) is required; the action plugin builds it from the play hosts')
         self.networks = fleet_networks(params['fleet'], params['extra_entries'], params['merge'], params['allow_any'])
