@@ -30,7 +30,8 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, check_concurrency, client_from_params, http_argument_spec, secret_fallback, validate_base_url, validate_http_params,
+    PlanError, check_concurrency, client_from_params, http_argument_spec, secret_fallback, validate_base_url,
+    validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     ApiError, ClientCredentialsAuth, Pacer, digest_auth, json_object,

@@ -37,7 +37,7 @@ import time
 from collections import OrderedDict
 from urllib.parse import unquote
 
-from .base import DigestVerifier, Response, Simulator, TokenBucket
+from .base import DigestVerifier, Response, Simulator, TokenBucket, retry_after
 
 V2_MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json'
 V2_CONTENT_TYPE = V2_MEDIA_TYPE + ';charset=utf-8'
@@ -167,7 +167,7 @@ class AtlasSimulator(Simulator):
         headers = {'Ratelimit-Limit': str(capacity), 'Ratelimit-Remaining': str(remaining)}
         if allowed:
             return headers
-        seconds = max(1, int(wait + 0.999))
+        seconds = retry_after(wait)
         headers['Retry-After'] = str(seconds)
         return self._error(429, 'RATE_LIMITED_TOKEN_BUCKET', 'Rate limit exceeded for %s. Please retry after %d '
                            'seconds. Request capacity: %d. Refill rate: %g per 60 seconds.'
@@ -610,7 +610,7 @@ class AtlasSimulator(Simulator):
                 return self._project_add(request, base, project, headers)
             return self._method_not_allowed(headers)
         value = unquote(rest[3])
-        key = value if value.startswith('sg-') or '/sg-' in value else self._parse_entry_value(value)
+        key = value if value.startswith('sg-') or '/sg-' in value else _parse_entry_value(value)
         if key is None:
             return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION', 'The address %s must be in valid IP '
                                'address or CIDR notation.' % value, 'Bad Request', [value], headers=headers)
@@ -694,7 +694,7 @@ class AtlasSimulator(Simulator):
                                        headers=headers)
                 key = value
             else:
-                key = self._parse_entry_value(value)
+                key = _parse_entry_value(value)
                 if key is None or (given[0] == 'ipAddress' and '/' in value):
                     return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION', 'The address %s must be in valid '
                                        'IP address or CIDR notation.' % value, 'Bad Request', [value], headers=headers)
@@ -786,7 +786,7 @@ class AtlasSimulator(Simulator):
                 return self._error(400, 'INVALID_ATTRIBUTE', 'Each element needs exactly one of ipAddress or cidrBlock.',
                                    'Bad Request', headers=headers)
             value = element.get('ipAddress') or element.get('cidrBlock')
-            net = self._parse_entry_value(value) if isinstance(value, str) else None
+            net = _parse_entry_value(value) if isinstance(value, str) else None
             if net is None or ('ipAddress' in element and '/' in value):
                 return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
                                    'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
@@ -817,7 +817,7 @@ class AtlasSimulator(Simulator):
         return self._sa_ok(200, self._page_of(request, base, list(entries.values()), self._render_sa_entry), headers)
 
     def _sa_delete(self, request, caller, account, entries, value, headers):
-        net = self._parse_entry_value(value)
+        net = _parse_entry_value(value)
         if net is None:
             return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
                                'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
@@ -931,7 +931,7 @@ class AtlasSimulator(Simulator):
                 return Response(429, {'detail': 'Resource /api/oauth/token is limited to %d requests every 1 minutes.'
                                       % limit, 'error': 429, 'errorCode': 'RATE_LIMITED',
                                       'parameters': ['/api/oauth/token', limit, 1], 'reason': 'Too Many Requests'},
-                                headers={'Retry-After': str(max(1, int(wait + 0.999)))})
+                                headers={'Retry-After': str(retry_after(wait))})
         account = self.service_accounts.get(client_id)
         form = dict(pair.split('=', 1) for pair in request.body.decode('utf-8').split('&') if '=' in pair)
         if not header.startswith('Basic ') or account is None or account['client_secret'] != client_secret:
@@ -986,9 +986,6 @@ class AtlasSimulator(Simulator):
         self.keys_by_public[public] = record
         return self._ok(200, self._key_view(org_id, record, self.url + request.raw_path, private), v1, headers)
 
-    def _parse_entry_value(self, value):
-        return _parse_entry_value(value)
-
     def _add(self, request, base, key, v1, headers):
         wanted = self._parse_body_entries(request, headers)
         if isinstance(wanted, Response):
@@ -1004,7 +1001,7 @@ class AtlasSimulator(Simulator):
         return self._ok(200, self._page(request, base, key), v1, headers)
 
     def _get_entry(self, base, key, value, v1, headers):
-        net = self._parse_entry_value(value)
+        net = _parse_entry_value(value)
         if net is None:
             return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
                                'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
@@ -1015,7 +1012,7 @@ class AtlasSimulator(Simulator):
         return self._ok(200, self._render_entry(self.url + base, key['access_list'][net]), v1, headers)
 
     def _delete(self, request, caller, key, value, v1, headers):
-        net = self._parse_entry_value(value)
+        net = _parse_entry_value(value)
         if net is None:
             return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
                                'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',

@@ -201,6 +201,11 @@ class TokenBucket(object):
         return False, 0, (1 - self.tokens) / self.rate
 
 
+def retry_after(wait):
+    """A Retry-After header's whole seconds for a wait: rounded up, at least 1."""
+    return max(1, int(wait + 0.999))
+
+
 # Settings of every simulator (docs/simulators.md, "WAN profile").
 COMMON_SETTINGS = {
     # Every API request (digest challenge legs and the OAuth token endpoint included) waits
