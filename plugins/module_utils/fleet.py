@@ -300,8 +300,7 @@ def run(params, check_mode=False, diff=False):
     # The run's requests in flight are bounded by its connection pool (concurrency). A key's DELETE workers
     # wait for a slot like any request; their number only bounds the threads: one key purging alone gets the
     # whole bound, keys side by side four each (at most 4 x concurrency threads).
-    delete_workers = min(params['concurrency'],
-                         max(1, 4 * params['concurrency'] // max(1, min(params['concurrency'], len(plan.atlas)))))
+    delete_workers = min(params['concurrency'], max(4, 4 * params['concurrency'] // max(1, len(plan.atlas))))
     atlas_apis = {}
     clients = []
 
