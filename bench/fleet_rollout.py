@@ -40,14 +40,45 @@ def key_id(i):
     return '66b%021x' % i
 
 
-def seeds(n_atlas, n_woodcore):
+def stale(n):
+    """n stale entries (192.0.2.1 upwards), none of them a fleet address."""
+    return ['192.0.%d.%d' % (2 + j // 250, j % 250 + 1) for j in range(n)]
+
+
+def seeds(n_atlas, n_woodcore, stale_each=3, n_service_accounts=0, n_projects=0):
+    """Simulator seeds: the calling key, then n_atlas API keys, service accounts and projects with stale
+    entries each (3 for accounts and projects), and Woodcore keys whitelisting another IP."""
     keys = [{'id': key_id(0), 'publicKey': PUBLIC, 'privateKey': PRIVATE, 'access_list': ['127.0.0.1']}]
-    for i in range(1, n_atlas + 1):
-        keys.append({'id': key_id(i), 'publicKey': 'bk%06d' % i, 'privateKey': 'x' * 8,
-                     'access_list': ['192.0.2.%d' % j for j in range(1, 4)]})  # 3 stale entries each
+    keys += [{'id': key_id(i), 'publicKey': 'bk%06d' % i, 'privateKey': 'x' * 8, 'access_list': stale(stale_each)}
+             for i in range(1, n_atlas + 1)]
+    accounts = [{'client_id': 'mdb_sa_id_%024x' % i, 'client_secret': 'mdb_sa_sk_bench', 'name': 'sa%d' % i,
+                 'orgs': [ORG], 'projects': [], 'access_list': stale(3)} for i in range(n_service_accounts)]
+    projects = [{'id': '6c%022x' % i, 'name': 'p%d' % i, 'org': ORG, 'access_list': stale(3)}
+                for i in range(n_projects)]
     woodcore = [{'key': 'wc_test_bench%022d' % i, 'name': 'wc%d' % i, 'ip': '192.0.2.200'}
                 for i in range(n_woodcore)]
-    return {'orgs': [{'id': ORG, 'api_keys': keys}]}, {'keys': woodcore}
+    return ({'orgs': [{'id': ORG, 'api_keys': keys}], 'service_accounts': accounts, 'projects': projects},
+            {'keys': woodcore})
+
+
+def inventory(fleet):
+    """A JSON inventory: group fleet, one host per address (h0000...), run locally."""
+    return {'all': {'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable},
+                    'children': {'fleet': {'hosts': {'h%04d' % i: {'fleet_whitelist_address': a}
+                                                     for i, a in enumerate(fleet)}}}}}
+
+
+def floor_spec(atlas_url, wc_url, fleet, atlas_keys, woodcore_keys):
+    """What bench/floor.py reads."""
+    return {'atlas_url': atlas_url, 'woodcore_url': wc_url + '/api/v2', 'public_key': PUBLIC, 'private_key': PRIVATE,
+            'addresses': fleet, 'atlas_keys': atlas_keys, 'woodcore_keys': woodcore_keys}
+
+
+def uri_vars(atlas_url, wc_url, fleet_size, atlas_keys, woodcore_keys):
+    """The extra variables of bench/uri_playbook.yml."""
+    return {'bench_atlas_url': atlas_url, 'bench_woodcore_url': wc_url + '/api/v2', 'bench_public_key': PUBLIC,
+            'bench_private_key': PRIVATE, 'bench_fleet_size': fleet_size, 'bench_atlas_keys': atlas_keys,
+            'bench_woodcore_keys': woodcore_keys}
 
 
 def addresses(n):
@@ -122,11 +153,7 @@ def run(args):
     (work / 'atlas.json').write_text(json.dumps(atlas_seed))
     (work / 'woodcore.json').write_text(json.dumps(woodcore_seed))
     fleet = addresses(args.hosts)
-    inventory = {'all': {'vars': {'ansible_connection': 'local',
-                                  'ansible_python_interpreter': sys.executable},
-                         'children': {'fleet': {'hosts': {'h%04d' % i: {'fleet_whitelist_address': a}
-                                                          for i, a in enumerate(fleet)}}}}}
-    (work / 'inventory.json').write_text(json.dumps(inventory))
+    (work / 'inventory.json').write_text(json.dumps(inventory(fleet)))
     atlas_proc, atlas_url = start('atlas', work / 'atlas.json', work, 'rate_limit_capacity=0')
     wc_proc, wc_url = start('woodcore', work / 'woodcore.json', work, 'rate_limit=1000000')
     atlas_keys = [{'org_id': ORG, 'api_key': key_id(i), 'purge': True}
@@ -136,15 +163,9 @@ def run(args):
     role_vars = {'fleet_whitelist_atlas_keys': atlas_keys, 'fleet_whitelist_woodcore_keys': woodcore_keys,
                  'fleet_whitelist_woodcore_pending_state_path': str(ledger)}
     (work / 'role-vars.json').write_text(json.dumps(role_vars))
-    uri_vars = {'bench_atlas_url': atlas_url, 'bench_woodcore_url': wc_url + '/api/v2', 'bench_public_key': PUBLIC,
-                'bench_private_key': PRIVATE, 'bench_fleet_size': args.hosts,
-                'bench_atlas_keys': [{'org_id': ORG, 'api_key': k['api_key']} for k in atlas_keys],
-                'bench_woodcore_keys': woodcore_keys}
-    (work / 'uri-vars.json').write_text(json.dumps(uri_vars))
-    (work / 'floor.json').write_text(json.dumps({
-        'atlas_url': atlas_url, 'woodcore_url': wc_url + '/api/v2', 'public_key': PUBLIC, 'private_key': PRIVATE,
-        'addresses': fleet, 'atlas_keys': [{'org_id': ORG, 'api_key': k['api_key']} for k in atlas_keys],
-        'woodcore_keys': woodcore_keys}))
+    plain_keys = [{'org_id': ORG, 'api_key': k['api_key']} for k in atlas_keys]
+    (work / 'uri-vars.json').write_text(json.dumps(uri_vars(atlas_url, wc_url, args.hosts, plain_keys, woodcore_keys)))
+    (work / 'floor.json').write_text(json.dumps(floor_spec(atlas_url, wc_url, fleet, plain_keys, woodcore_keys)))
     (work / 'import-play.yml').write_text(
         "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - ansible.builtin.import_role:\n"
         "        name: apiaccess.ipwhitelist.fleet_whitelist\n        rolespec_validate: false\n")

@@ -35,14 +35,16 @@ import time
 from pathlib import Path
 
 from bench_common import COLLECTIONS, ROOT, replace_section, write_results
-from fleet_rollout import BIN, NAT_IP, ORG, PRIVATE, PUBLIC, addresses, approve_pending, control, key_id, start
+from fleet_rollout import (
+    BIN, NAT_IP, ORG, PRIVATE, PUBLIC, addresses, approve_pending, control, floor_spec, inventory, seeds, start,
+    uri_vars,
+)
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import rate_limit_bucket
 
 # [V] the documented buckets the simulator serves by default: endpoint set -> (capacity, refill per 60 s)
 BUCKETS = {'Programmatic API Keys': (500, 250), 'Service Accounts (org)': (500, 250),
            'Service Accounts (group)': (1200, 500), 'Project IP Access List': (1200, 500), 'Projects': (1200, 500)}
-SA_PREFIX = 'mdb_sa_id_'
 # the peak RSS of the controller's processes (ansible-playbook and its forks), in kB
 RSS_WRAPPER = ('import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); '
                "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
@@ -50,23 +52,6 @@ RSS_WRAPPER = ('import resource, subprocess, sys; rc = subprocess.call(sys.argv[
 ROLE = 'role (playbooks/fleet.yml)'
 NO_TARGETS = 'role with no keys (its Ansible cost alone)'
 EMPTY_PLAY = '- hosts: fleet\n  gather_facts: false\n  tasks: []\n'
-
-
-def stale(i, n):
-    return ['192.0.%d.%d' % (2 + j // 250, j % 250 + 1) for j in range(n)] if n else []
-
-
-def scenario_seed(name, n_keys, stale_each, n_sa=0, n_projects=0, n_woodcore=0):
-    keys = [{'id': key_id(0), 'publicKey': PUBLIC, 'privateKey': PRIVATE, 'access_list': ['127.0.0.1']}]
-    keys += [{'id': key_id(i), 'publicKey': 'bk%06d' % i, 'privateKey': 'x' * 8, 'access_list': stale(i, stale_each)}
-             for i in range(1, n_keys + 1)]
-    accounts = [{'client_id': '%s%024x' % (SA_PREFIX, i), 'client_secret': 'mdb_sa_sk_bench', 'name': 'sa%d' % i,
-                 'orgs': [ORG], 'projects': [], 'access_list': stale(i, 3)} for i in range(n_sa)]
-    projects = [{'id': '6c%022x' % i, 'name': 'p%d' % i, 'org': ORG, 'access_list': stale(i, 3)}
-                for i in range(n_projects)]
-    woodcore = [{'key': 'wc_test_bench%022d' % i, 'name': 'wc%d' % i, 'ip': '192.0.2.200'} for i in range(n_woodcore)]
-    return ({'orgs': [{'id': ORG, 'api_keys': keys}], 'service_accounts': accounts, 'projects': projects},
-            {'keys': woodcore})
 
 
 def role_vars(atlas_seed, woodcore_seed, ledger):
@@ -147,10 +132,7 @@ class Bench(object):
     def inventory(self, n_hosts):
         path = self.work / ('inventory-%d.json' % n_hosts)
         if not path.exists():
-            path.write_text(json.dumps({'all': {
-                'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable},
-                'children': {'fleet': {'hosts': {'h%04d' % i: {'fleet_whitelist_address': a}
-                                                 for i, a in enumerate(addresses(n_hosts))}}}}}))
+            path.write_text(json.dumps(inventory(addresses(n_hosts))))
         return path
 
     def run(self, cmd, env):
@@ -186,7 +168,7 @@ def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementati
     rows = []
     try:
         for label, make_cmd in implementations:
-            cmd = make_cmd(bench.inventory(n_hosts), atlas_url, wc_url, ledger)
+            cmd = make_cmd(n_hosts, atlas_url, wc_url)
             control(atlas_url, 'reset', atlas_seed)
             control(wc_url, 'reset', woodcore_seed)
             if ledger.exists():
@@ -241,51 +223,49 @@ def main():
     playbook = [str(BIN / 'ansible-playbook')]
 
     def role(concurrency=None, targets=True):
-        def make(inventory, atlas_url, wc_url, ledger):
+        def make(n_hosts, atlas_url, wc_url):
             extra = {} if concurrency is None else {'fleet_whitelist_concurrency': concurrency}
             if not targets:  # what the role costs in Ansible alone: tasks, argument checks, the fleet's hostvars
                 extra.update((k, []) for k in bench.role_vars if k.endswith(('_keys', '_accounts', '_projects')))
             (work / 'role-vars.json').write_text(json.dumps(dict(bench.role_vars, **extra)))
-            return playbook + ['-i', str(inventory), 'playbooks/fleet.yml', '-e', '@%s' % (work / 'role-vars.json')]
+            return playbook + ['-i', str(bench.inventory(n_hosts)), 'playbooks/fleet.yml',
+                               '-e', '@%s' % (work / 'role-vars.json')]
         return make
 
-    def script(inventory, atlas_url, wc_url, ledger):
-        seed = bench.seeds
-        (work / 'floor.json').write_text(json.dumps({
-            'atlas_url': atlas_url, 'woodcore_url': wc_url + '/api/v2', 'public_key': PUBLIC, 'private_key': PRIVATE,
-            'addresses': addresses(1000), 'woodcore_keys': [{'name': k['name'], 'api_key': k['key'], 'ip': NAT_IP}
-                                                            for k in seed[1]['keys']],
-            'atlas_keys': [{'org_id': ORG, 'api_key': k['id']} for k in seed[0]['orgs'][0]['api_keys'][1:]]}))
+    def targets():
+        atlas_seed, woodcore_seed = bench.seeds
+        return ([{'org_id': ORG, 'api_key': k['id']} for k in atlas_seed['orgs'][0]['api_keys'][1:]],
+                [{'name': k['name'], 'api_key': k['key'], 'ip': NAT_IP} for k in woodcore_seed['keys']])
+
+    def script(n_hosts, atlas_url, wc_url):
+        spec = floor_spec(atlas_url, wc_url, addresses(n_hosts), *targets())
+        (work / 'floor.json').write_text(json.dumps(spec))
         return [sys.executable, 'bench/floor.py', str(work / 'floor.json')]
 
-    def uri(inventory, atlas_url, wc_url, ledger):
-        seed = bench.seeds
-        (work / 'uri-vars.json').write_text(json.dumps({
-            'bench_atlas_url': atlas_url, 'bench_woodcore_url': wc_url + '/api/v2', 'bench_public_key': PUBLIC,
-            'bench_private_key': PRIVATE, 'bench_fleet_size': 1000,
-            'bench_atlas_keys': [{'org_id': ORG, 'api_key': k['id']} for k in seed[0]['orgs'][0]['api_keys'][1:]],
-            'bench_woodcore_keys': [{'name': k['name'], 'api_key': k['key'], 'ip': NAT_IP} for k in seed[1]['keys']]}))
-        return playbook + ['-i', str(inventory), 'bench/uri_playbook.yml', '-e', '@%s' % (work / 'uri-vars.json')]
+    def uri(n_hosts, atlas_url, wc_url):
+        (work / 'uri-vars.json').write_text(json.dumps(uri_vars(atlas_url, wc_url, n_hosts, *targets())))
+        return playbook + ['-i', str(bench.inventory(n_hosts)), 'bench/uri_playbook.yml',
+                           '-e', '@%s' % (work / 'uri-vars.json')]
 
     sweep = [int(c) for c in args.sweep.split(',') if c]
     default = ROLE
     rows = []
     plans = {
-        'a': ('a', 1000, scenario_seed('a', 50, 3, n_woodcore=5), 1.0,
+        'a': ('a', 1000, seeds(50, 5), 1.0,
               [(default, role(args.concurrency)), (NO_TARGETS, role(targets=False))] +
               [('role, concurrency %d' % c, role(c)) for c in sweep] +
               [('python + requests, sequential', script)] + ([] if args.skip_uri else [('ansible.builtin.uri', uri)])),
-        'b': ('b', 1000, scenario_seed('b', 500, 3), args.time_scale,
+        'b': ('b', 1000, seeds(500, 0), args.time_scale,
               [(default, role(args.concurrency))] + [('role, concurrency %d' % c, role(c)) for c in sweep]),
-        'c': ('c', 1000, scenario_seed('c', 1, 2000), args.time_scale, [(default, role(args.concurrency))]),
-        'd': ('d', 150, scenario_seed('d', 20, 3, n_sa=10, n_projects=5, n_woodcore=5), 1.0,
+        'c': ('c', 1000, seeds(1, 0, stale_each=2000), args.time_scale, [(default, role(args.concurrency))]),
+        'd': ('d', 150, seeds(20, 5, n_service_accounts=10, n_projects=5), 1.0,
               [(default, role(args.concurrency))]),
     }
     for letter in args.scenarios:
-        name, n_hosts, seeds, scale, implementations = plans[letter]
-        bench.seeds = seeds
-        bench.role_vars = role_vars(seeds[0], seeds[1], work / 'pending.json')
-        rows += measure(bench, name, n_hosts, seeds[0], seeds[1], scale, implementations)
+        name, n_hosts, (atlas_seed, woodcore_seed), scale, implementations = plans[letter]
+        bench.seeds = (atlas_seed, woodcore_seed)
+        bench.role_vars = role_vars(atlas_seed, woodcore_seed, work / 'pending.json')
+        rows += measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementations)
     rescore(rows, default)
     machine = {'cpus': os.cpu_count(), 'python': platform.python_version(), 'latency': args.latency,
                'latency_jitter': args.latency_jitter, 'time_scale': args.time_scale,
