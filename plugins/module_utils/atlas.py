@@ -34,7 +34,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
     validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
-    ApiError, ClientCredentialsAuth, Pacer, digest_auth, json_object,
+    ApiError, ClientCredentialsAuth, Pacer, Write, digest_auth, json_object,
 )
 
 DEFAULT_BASE_URL = 'https://cloud.mongodb.com'
@@ -507,19 +507,22 @@ class AccessList(object):
             element.update((k, v) for k, v in extra.items() if v is not None and k in ('comment', 'deleteAfterDate'))
         return element
 
-    def add(self, networks, details=None, read_back=False):
-        """POST the entries (in chunks where the spec caps the body). ``read_back``: return the last answer's
-        entries (page 1 of the whole list), else nothing: parsing 500 entries per key nobody reads is waste."""
+    def add(self, networks, details=None, read_back=False, action='add'):
+        """POST the entries (in chunks where the spec caps the body), each chunk journaled as ``action`` (add,
+        or update: the project list's comment and expiry). ``read_back``: return the last answer's entries
+        (page 1 of the whole list), else nothing: parsing 500 entries per key nobody reads is waste."""
         networks = list(networks)
         size = self.kind.post_max_items or len(networks)
         answer = None
         for start in range(0, len(networks), size):  # the spec caps some POST bodies (maxItems)
-            body = [self._body(n, details) for n in networks[start:start + size]]
+            chunk = networks[start:start + size]
+            body = [self._body(n, details) for n in chunk]
             with self.api.write_lock(self):
                 answer = self.api.client.request(
                     'POST', self.path, json=body, expected=self.kind.post_statuses,
                     params={'itemsPerPage': PAGE_SIZE} if self.kind.details else None,
-                    headers={'Accept': self.media_type, 'Content-Type': self.media_type})
+                    headers={'Accept': self.media_type, 'Content-Type': self.media_type},
+                    write=Write(self.path, action, [addresses.canonical(n) for n in chunk]))
         if not read_back or answer is None:
             return []
         try:
@@ -533,9 +536,11 @@ class AccessList(object):
         return quote(entry.wire, safe=':')
 
     def delete(self, entry):
+        """DELETE one entry. 404 is success: the entry is gone (a lost answer's retry, or a concurrent run)."""
         with self.api.write_lock(self):
-            self.api.client.request('DELETE', '%s/%s' % (self.path, self._segment(entry)), expected=(200, 204),
-                                    headers={'Accept': self.media_type})
+            self.api.client.request('DELETE', '%s/%s' % (self.path, self._segment(entry)), expected=(200, 204, 404),
+                                    headers={'Accept': self.media_type},
+                                    write=Write(self.path, 'remove', [addresses.canonical(entry.net)]))
 
     def status(self, entry):
         """The project list's GET .../{entry}/status: PENDING, ACTIVE or FAILED [V]."""
@@ -701,6 +706,8 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
                               after={'entries': entries})
     if check_mode or not result['changed']:
         return result
+    # What was written is journaled by the client as it happens; the error boundary (common.TargetRun) reports
+    # it, on success and on failure alike.
     added, removed = [], []
     try:
         if to_add:
@@ -712,17 +719,11 @@ def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=
         if wait is not None and (added or updating):
             result['status'] = wait_active(target, list(added) + [d['net'] for d in updating], wait, clock, sleep)
     except ApiError as exc:
-        exc.partial = dict(added=addresses.sorted_canonical(added), removed=addresses.sorted_canonical(removed))
-        done = 'added %s; removed %s' % (', '.join(exc.partial['added']) or 'nothing',
-                                         ', '.join(exc.partial['removed']) or 'nothing')
         failed = getattr(exc, 'entry', None)
-        if added == list(to_add) and failed is not None:
-            exc.args = ('could not remove %s: %s (already done: %s)'
-                        % (addresses.canonical(failed), exc.message, done),)
-        elif getattr(exc, 'status_report', None) is None:
-            exc.args = ('%s (already done: %s)' % (exc.message, done),)
+        if failed is not None:
+            exc.args = ('could not remove %s: %s' % (addresses.canonical(failed), exc.message),)
         if getattr(exc, 'status_report', None) is not None:
-            exc.partial['status'] = exc.status_report
+            exc.partial = dict(status=exc.status_report)
         raise
     return result
 
@@ -757,7 +758,7 @@ def _update_drifted(target, updating, details, result):
     entry through POST is unknown [U]: when it does not (or refuses), the drift is reported, never resolved
     by deleting and re-adding the entry, which would drop access meanwhile."""
     try:
-        answer = target.add([d['net'] for d in updating], details, read_back=True)
+        answer = target.add([d['net'] for d in updating], details, read_back=True, action='update')
     except ApiError as exc:
         if exc.status not in (400, 409):
             raise
@@ -771,6 +772,9 @@ def _update_drifted(target, updating, details, result):
         applied = value == item['report']['wanted'] if field == 'comment' else \
             (parse_time(value) or 0) >= (parse_time(item['report']['wanted']) or 0) - 60
         (updated if applied else left).append(item['report'])
+    # Atlas acknowledged the POST; the entries it did not change are no change
+    target.api.client.journal.retract(target.path, 'update', [addresses.canonical(r['net']) for r in updating
+                                                               if r['report'] in left])
     result['updated'] = [r['entry'] for r in updated]
     result['drift'] = left
     result['changed'] = bool(result['added'] or result['removed'] or updated)
@@ -830,24 +834,37 @@ def _add_missing(target, to_add, details=None, sleep=None):
         except ApiError as exc:
             recoverable = exc.ambiguous or exc.status in target.kind.post_retry
             if not recoverable or attempt == MAX_POST_ROUNDS:
+                if exc.outcome_unknown:
+                    _settle_by_reading(target, pending)
                 raise
         if target.kind.details:
             # the project list takes no concurrent POSTs [V]: give the other writer time to finish
             (sleep or time.sleep)(float(attempt))
         present = set(e.net for e in target.list_entries())
+        # what the lost or failed POST did is now known: the journal records it as done or not applied
+        target.api.client.journal.settle(target.path, 'add', [addresses.canonical(n) for n in pending if n in present])
         pending = [n for n in pending if n not in present]
         if not pending:
             return list(to_add)
     return list(to_add)  # pragma: no cover - the loop always returns or raises
 
 
+def _settle_by_reading(target, networks):
+    """After a POST of unknown outcome that is not retried: read the list once, so that the failure says
+    exactly what was added. If the read fails too, the journal keeps the outcome unknown, and says so."""
+    try:
+        present = set(e.net for e in target.list_entries())
+    except ApiError:
+        return
+    target.api.client.journal.settle(target.path, 'add', [addresses.canonical(n) for n in networks if n in present])
+
+
 def _delete_entry(target, entry):
     try:
         target.delete(entry)
     except ApiError as exc:
-        if exc.status != 404:  # already gone (a concurrent run, or a lost DELETE response)
-            exc.entry = entry.net
-            raise
+        exc.entry = entry.net
+        raise
 
 
 def _delete_entries(target, entries, removed, concurrency):
@@ -997,6 +1014,7 @@ def run_list_module(module, kind_name, parent, resolve_target):
         module.warn(warning)
     api = build_api(params)
     module.apiaccess_client = api.client
+    module.apiaccess_list_target = True
     target = resolve_target(api)
     if params['current_ip']:
         wanted = addresses.unique_sorted(wanted + [api.caller_ip()])

@@ -20,7 +20,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.addresses im
     AddressError, HAS_NETADDR, NETADDR_IMPORT_ERROR,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
-    ApiClient, ApiError, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
+    UNKNOWN, ApiClient, ApiError, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
 )
 
 
@@ -140,28 +140,122 @@ def client_from_params(params, base_url, auth=None, **kwargs):
         retry_max_wait=params['retry_max_wait'], **kwargs)
 
 
-def run_module(module, work):
-    """Run ``work()`` (which returns the result dict) and turn every known error into fail_json.
+# How the journal's actions read in "already done: ..." (Atlas lists, then Woodcore keys).
+WRITE_WORDS = (('add', 'added'), ('remove', 'removed'), ('update', 'updated'),
+               ('request_otp', 'requested an OTP for'), ('request_removal', 'requested the removal of'),
+               ('approve', 'approved'))
+LIST_FIELDS = (('add', 'added'), ('remove', 'removed'), ('update', 'updated'))
 
-    ``work`` may set ``module.apiaccess_client`` so a failure can report the request count. An error
-    may carry ``partial`` (what was already written, and ``changed``: a failure after a write reports
-    ``changed=true``) and ``warnings`` (emitted on failure too).
+
+class TargetRun(object):
+    """The error boundary of one target (a module run, or one key of the fleet).
+
+    ``work(run)`` does the target's work and returns its result; on the way it sets ``run.client`` (whose
+    journal holds every write) and ``run.scope`` (the target's writes in a client shared by several
+    targets; None: all of them). Whatever happens inside, :meth:`run` returns ``(failed, result)`` and never
+    raises:
+
+    * ``changed`` outside check mode, and ``added``/``removed``/``updated``, come from the journal: a run
+      that wrote anything says ``changed=true``, on success and on failure;
+    * a failure says what was already done, and which writes have an unknown outcome (``outcome_unknown``);
+    * an unexpected exception (a bug, an answer nobody foresaw) is a failure like any other: no traceback,
+      and the other targets of the run keep their results;
+    * everything is redacted with the client's secrets (the one redaction point, ``redaction.Redactor``).
     """
-    try:
-        result = work()
-    except (AddressError, PlanError, ApiError) as exc:
-        fields = {}
+
+    def __init__(self, check_mode=False, list_target=False, scope=None):
+        self.check_mode = check_mode
+        self.list_target = list_target  # an Atlas list: results carry added / removed / updated
+        self.client = None
+        self.scope = scope
+        self.warnings = []
+
+    def run(self, work):
+        try:
+            result, failed = work(self), False
+        except (AddressError, PlanError, ApiError) as exc:
+            result, failed = self._failure(exc, str(exc)), True
+        except Exception as exc:  # pylint: disable=broad-except  # the boundary: nothing escapes a target
+            result, failed = self._failure(exc, 'unexpected error (%s at %s): %s; nothing more was sent for this '
+                                                'target' % (type(exc).__name__, _where(exc), exc)), True
+        self._report_writes(result, failed)
+        redactor = self.client.redactor if self.client is not None else None
+        if redactor is not None:
+            result = redactor.deep(result)
+            self.warnings = [redactor.text(w) for w in self.warnings]
+        return failed, result
+
+    def _failure(self, exc, msg):
+        fields = dict(failed=True, msg=msg)
         if isinstance(exc, ApiError):
             fields.update((k, v) for k, v in exc.details().items() if v is not None)
-        partial = dict(getattr(exc, 'partial', None) or {})
-        partial.setdefault('changed', bool(partial.get('added') or partial.get('removed')))
-        fields.update(partial)
-        for warning in (getattr(exc, 'warnings', None) or []) + _connection_warnings(module):
-            module.warn(warning)
-        module.fail_json(msg=str(exc), requests=_request_count(module), **fields)
-    for warning in _connection_warnings(module):
+        fields.update(getattr(exc, 'partial', None) or {})
+        self.warnings.extend(getattr(exc, 'warnings', None) or [])
+        return fields
+
+    def _report_writes(self, result, failed):
+        journal = self.client.journal if self.client is not None else None
+        if failed or not self.check_mode:
+            result['changed'] = journal.changed(self.scope) if journal is not None else False
+        if journal is None:
+            return
+        if self.list_target and not self.check_mode:
+            for action, field in LIST_FIELDS:
+                if action != 'update' or field in result:
+                    result[field] = sorted_items(journal.items(action, scope=self.scope))
+        unknown = ['%s %s' % (action, item) for action, _word in WRITE_WORDS
+                   for item in journal.items(action, UNKNOWN, self.scope)]
+        if unknown:
+            result['outcome_unknown'] = unknown
+        if failed:
+            done = []
+            for action, word in WRITE_WORDS:
+                items = journal.items(action, scope=self.scope)
+                if items or (self.list_target and action in ('add', 'remove')):  # a list always says both
+                    done.append('%s %s' % (word, ', '.join(sorted_items(items)) or 'nothing'))
+            result['msg'] = '%s (already done: %s%s)' % (
+                result['msg'], '; '.join(done) or 'nothing',
+                '; outcome unknown, re-read to see: %s' % ', '.join(unknown) if unknown else '')
+
+
+def sorted_items(items):
+    """Journal items (canonical networks, security group names, IPs) in address order."""
+    def key(item):
+        try:
+            return (1,) + tuple(addresses.sort_key(addresses.parse_network(item, allow_any=True)))
+        except AddressError:
+            return (0, item)
+    return sorted(items, key=key)
+
+
+def _where(exc):
+    """file:line where an unexpected exception was raised (the innermost frame), for a bug report."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return 'an unknown place'
+    return '%s:%d' % (os.path.basename(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
+
+
+def run_module(module, work):
+    """A module's whole run inside the error boundary: ``work()`` returns the result dict and sets
+    ``module.apiaccess_client`` once it has a client. Every failure becomes ``fail_json`` here, and only here."""
+    target = TargetRun(check_mode=module.check_mode)
+
+    def body(run):
+        try:
+            return work()
+        finally:
+            run.client = getattr(module, 'apiaccess_client', None)
+            run.list_target = getattr(module, 'apiaccess_list_target', False)
+
+    failed, result = target.run(body)
+    for warning in target.warnings + _connection_warnings(module):
         module.warn(warning)
-    result.setdefault('requests', _request_count(module))
+    result['requests'] = _request_count(module)
+    if failed:
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -13,8 +13,10 @@
   ``Retry-After``, the sleeps are injectable, and the total wait of a run is bounded.
   Connection errors and read timeouts are retried only for idempotent methods (GET,
   DELETE, ...), as urllib3 does with ``allowed_methods``.
-* Every failure is raised as :class:`ApiError`, which modules turn into ``fail_json``
-  in one place (``common.run_module``).
+* Every failure is raised as :class:`ApiError`, which the error boundary of each target
+  (``common.TargetRun``) turns into a structured failure in one place.
+* Every write is journaled as it happens (:class:`WriteJournal`): what the server acknowledged, and
+  what may have been applied. ``changed`` and what a result says was done come from the journal.
 * Rate limits: a :class:`Pacer` (one per credential and run, shared by every thread) waits for a
   token of the service's bucket before each request; a 429 pauses every thread of that bucket.
 * Threads: never more requests in flight than pooled connections; an API key's digest challenge
@@ -30,6 +32,8 @@ import traceback
 from urllib.parse import urlsplit
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
+
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.redaction import Redactor, install_log_filter
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -52,7 +56,8 @@ USER_AGENT = 'apiaccess.ipwhitelist/%s ansible-core/%s' % (COLLECTION_VERSION, A
 # error or read timeout, when the request may already have been applied.
 IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 RETRY_STATUSES = frozenset([429, 502, 503, 504])
-REDACTED = '********'
+# Answers after which a write may or may not have been applied (the server failed while, or after, acting).
+UNKNOWN_OUTCOME_STATUSES = frozenset([500, 502, 504])
 BODY_EXCERPT_CHARS = 300
 
 
@@ -75,6 +80,8 @@ class ApiError(Exception):
         self.body_excerpt = body_excerpt
         self.tries = tries
         self.ambiguous = ambiguous
+        # a write that may have been applied: the answer was lost, or the server failed while acting
+        self.outcome_unknown = ambiguous or status in UNKNOWN_OUTCOME_STATUSES
 
     def details(self):
         """The structured fields, for ``fail_json`` (all already redacted)."""
@@ -82,6 +89,74 @@ class ApiError(Exception):
             method=self.method, url=self.url, http_status=self.status, error_code=self.error_code,
             provider_message=self.provider_message, body_excerpt=self.body_excerpt, tries=self.tries,
         )
+
+
+DONE, UNKNOWN, NOT_APPLIED = 'done', 'unknown', 'not applied'
+
+
+class Write(object):
+    """What a write request does, for the journal: ``scope`` (the target: a list's path, a key's fingerprint),
+    ``action`` (add, remove, update, request_otp, approve) and the ``items`` it acts on."""
+
+    __slots__ = ('scope', 'action', 'items')
+
+    def __init__(self, scope, action, items):
+        self.scope = scope
+        self.action = action
+        self.items = [str(i) for i in items]
+
+
+class WriteJournal(object):
+    """Every write of a run, recorded by the client as it happens: ``done`` (the server acknowledged it) or
+    ``unknown`` (it may have been applied: a lost answer, a 5xx). A caller that re-reads the state settles
+    what it saw. Results take ``changed`` and what was done from here, so no path can report
+    ``changed=false`` after a write."""
+
+    def __init__(self):
+        self._records = []
+        self._lock = threading.Lock()
+
+    def record(self, write, outcome):
+        with self._lock:
+            self._records.append(dict(scope=write.scope, action=write.action, items=list(write.items),
+                                      outcome=outcome))
+
+    def settle(self, scope, action, applied):
+        """The state was re-read: of the ``action`` items not known to be done, those in ``applied`` were
+        done and the others were not applied."""
+        applied = set(str(i) for i in applied)
+        with self._lock:
+            for record in self._records:
+                if record['scope'] == scope and record['action'] == action and record['outcome'] == UNKNOWN:
+                    done = [i for i in record['items'] if i in applied]
+                    missed = [i for i in record['items'] if i not in applied]
+                    record['items'], record['outcome'] = (done, DONE) if done else (missed, NOT_APPLIED)
+                    if done and missed:
+                        self._records.append(dict(scope=scope, action=action, items=missed, outcome=NOT_APPLIED))
+
+    def retract(self, scope, action, items):
+        """Writes that the server acknowledged but did not apply (seen in its answer): not a change."""
+        items = set(str(i) for i in items)
+        with self._lock:
+            for record in self._records:
+                if record['scope'] == scope and record['action'] == action and record['outcome'] == DONE:
+                    record['items'] = [i for i in record['items'] if i not in items]
+
+    def records(self, scope=None):
+        with self._lock:
+            return [dict(r) for r in self._records if scope is None or r['scope'] == scope]
+
+    def items(self, action, outcome=DONE, scope=None):
+        """Every item of ``action`` with that outcome, in the order first written."""
+        seen = []
+        for record in self.records(scope):
+            if record['action'] == action and record['outcome'] == outcome:
+                seen.extend(i for i in record['items'] if i not in seen)
+        return seen
+
+    def changed(self, scope=None):
+        """Whether the service's state changed, or may have: a write done or of unknown outcome."""
+        return any(r['items'] and r['outcome'] in (DONE, UNKNOWN) for r in self.records(scope))
 
 
 class RetryBudgetExhausted(Exception):
@@ -414,7 +489,7 @@ class ClientCredentialsAuth(AuthBase):
 
     def _fetch(self):
         response = self._client.request(
-            'POST', self._token_path, data={'grant_type': 'client_credentials'}, auth=self._basic,
+            'POST', self._token_path, data={'grant_type': 'client_credentials'}, auth=self._basic, write=False,
             headers={'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded'})
         try:
             payload = response.json()
@@ -475,7 +550,7 @@ class ApiClient(object):
     def __init__(self, base_url, auth=None, timeout=30.0, validate_certs=True, ca_path=None, proxy=None,
                  retries=5, retry_max_wait=60.0, backoff_factor=0.5, headers=None, error_parser=None,
                  redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16, error_hint=None,
-                 pacer=None):
+                 pacer=None, redactor=None):
         self.base_url = base_url.rstrip('/')
         # error_hint(status, code, body) -> what to do about an HTTP error, or None (provider-specific)
         self.error_hint = error_hint
@@ -484,8 +559,11 @@ class ApiClient(object):
         self.error_parser = error_parser or default_error_parser
         self.request_log = []
         self._log_lock = threading.Lock()
-        self._secrets = set()
-        self._redact_patterns = list(redact_patterns)
+        self.redactor = redactor or Redactor()
+        for pattern, replacement in redact_patterns:
+            self.redactor.add_pattern(pattern, replacement)
+        install_log_filter()
+        self.journal = WriteJournal()
         self._state = _RetryState(float(retry_max_wait), sleep or time.sleep, self.clock)
         self._state.pacer = self.pacer = pacer
         self._retry_args = (retries, backoff_factor, pool_size)
@@ -533,9 +611,8 @@ class ApiClient(object):
     # -- redaction ------------------------------------------------------------------------
 
     def add_secret(self, value):
-        """Register a value that must never appear in errors or logs."""
-        if value and len(str(value)) >= 4:
-            self._secrets.add(str(value))
+        """Register a value that must never appear in errors, results or logs."""
+        self.redactor.add(value)
 
     def add_secret_from_url(self, url):
         # credentials in a proxy URL: http://user:password@host
@@ -544,14 +621,7 @@ class ApiClient(object):
             self.add_secret(rest.split('@', 1)[0].split(':', 1)[-1])
 
     def redact(self, text):
-        if text is None:
-            return None
-        text = str(text)
-        for pattern, replacement in self._redact_patterns:
-            text = pattern.sub(replacement, text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
-        return text
+        return self.redactor.text(text)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -584,10 +654,28 @@ class ApiClient(object):
                 self._holding.slot = False
 
     def request(self, method, path, params=None, json=None, data=None, headers=None, expected=(200,), auth=None,
-                retry_statuses=RETRY_STATUSES):
+                retry_statuses=RETRY_STATUSES, write=None):
         """Send one request. ``retry_statuses`` narrows which statuses are retried, for writes where
-        even a gateway error (502/504) may mean the write happened."""
+        even a gateway error (502/504) may mean the write happened.
+
+        Every request that is not a read names what it writes (``write``, a :class:`Write`), or says that it
+        changes nothing the user manages (``write=False``: the OAuth token): the journal records it as it
+        happens, done or of unknown outcome, so no caller can forget a write it made."""
         method = method.upper()
+        if write is None and method not in ('GET', 'HEAD'):
+            raise ValueError('%s %s: a write request must name what it writes (write=Write(...)) for the journal'
+                             % (method, path))
+        try:
+            response = self._request(method, path, params, json, data, headers, expected, auth, retry_statuses)
+        except ApiError as exc:
+            if write and exc.outcome_unknown:
+                self.journal.record(write, UNKNOWN)
+            raise
+        if write:
+            self.journal.record(write, DONE)
+        return response
+
+    def _request(self, method, path, params, json, data, headers, expected, auth, retry_statuses):
         url = self.url(path)
         shown_url = self.redact(url)
         shown_path = path
@@ -616,8 +704,13 @@ class ApiClient(object):
                 self._log(method, shown_path, attempt.status)
             last = history[-1]
             cause = 'HTTP %s' % last.status if last.status else self.redact(last.error)
-            raise ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, failure, cause),
-                           method=method, url=shown_url, status=last.status, tries=tries)
+            error = ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, failure, cause),
+                             method=method, url=shown_url, status=last.status, tries=tries)
+            # an attempt that reached the server and failed there, or whose answer was lost, may have acted
+            error.outcome_unknown = any(a.status in UNKNOWN_OUTCOME_STATUSES or
+                                        (a.status is None and 'NewConnectionError' not in repr(a.error))
+                                        for a in history)
+            raise error
         if failure is not None:
             tries = len(self._state.local.history) + 1
             self._log(method, shown_path, None)
@@ -652,8 +745,10 @@ class ApiClient(object):
         kind = 'timed out' if isinstance(exc, requests.exceptions.Timeout) else 'connection failed'
         prefix = 'gave up after %d tries: ' % tries if tries > 1 else ''
         note = ' (the request may or may not have been applied)' if ambiguous else ''
-        return ApiError('%s %s: %s%s: %s%s' % (method, shown_url, prefix, kind, cause, note),
-                        method=method, url=shown_url, tries=tries, ambiguous=ambiguous)
+        error = ApiError('%s %s: %s%s: %s%s' % (method, shown_url, prefix, kind, cause, note),
+                         method=method, url=shown_url, tries=tries, ambiguous=ambiguous)
+        error.outcome_unknown = not connect_failed  # even a retried DELETE may have acted before its answer was lost
+        return error
 
     def _http_error(self, method, shown_url, response, tries):
         code, message = self.error_parser(response)

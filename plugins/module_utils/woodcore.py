@@ -29,7 +29,9 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addre
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
     PlanError, client_from_params, http_argument_spec, secret_fallback, validate_base_url, validate_http_params,
 )
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError, BearerAuth, json_object
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
+    ApiError, BearerAuth, Write, json_object,
+)
 
 SANDBOX_URL = 'https://spark.test.woodcore.co/api/v2'
 # The original request names api.woodcoreapp.com; newer Woodcore docs name api.woodcore.co and say
@@ -231,10 +233,13 @@ def _mask(value, api_key, name=''):
 # -- API --------------------------------------------------------------------------------------
 
 class WoodcoreApi(object):
-    def __init__(self, client, ip_field=None, pending_field=None):
+    """The gateway calls of one key. Every write is journaled under the key's fingerprint (``scope``)."""
+
+    def __init__(self, client, ip_field=None, pending_field=None, scope=None):
         self.client = client
         self.ip_field = ip_field
         self.pending_field = pending_field
+        self.scope = scope
 
     def profile(self):
         body = self.client.request('GET', '/gateway/keyprofile').json()
@@ -242,15 +247,18 @@ class WoodcoreApi(object):
 
     def request_whitelist(self, ip):
         # Only 429 is retried: a gateway error after the POST may mean an email went out.
-        self.client.request('POST', '/gateway/apiKeys/ipwhitelist', json={'ips': ip}, retry_statuses=(429,))
+        self.client.request('POST', '/gateway/apiKeys/ipwhitelist', json={'ips': ip}, retry_statuses=(429,),
+                            write=Write(self.scope, 'request_otp', [ip]))
 
-    def approve(self, otp):
+    def approve(self, otp, ip):
+        """Approve the pending request (for ``ip``: a new IP, or the removal of one) with its OTP."""
         self.client.add_secret(otp)
-        self.client.request('POST', '/gateway/apiKeys/ipwhitelist/approve/%s' % otp, retry_statuses=(429,))
+        self.client.request('POST', '/gateway/apiKeys/ipwhitelist/approve/%s' % otp, retry_statuses=(429,),
+                            write=Write(self.scope, 'approve', [ip]))
 
     def remove(self, ip):
         body = self.client.request('POST', '/gateway/apiKeys/remove-whitelistedip', json={'ips': ip},
-                                   retry_statuses=(429,)).json()
+                                   retry_statuses=(429,), write=Write(self.scope, 'request_removal', [ip])).json()
         return body if isinstance(body, dict) else {}
 
 
@@ -262,7 +270,8 @@ def build_api(params, **client_kwargs):
     client.add_secret(params['api_key'])
     if params.get('otp'):
         client.add_secret(params['otp'])
-    return WoodcoreApi(client, params.get('profile_ip_field'), params.get('profile_pending_field'))
+    return WoodcoreApi(client, params.get('profile_ip_field'), params.get('profile_pending_field'),
+                       scope=key_fingerprint(params['api_key']))
 
 
 # -- pending requests -------------------------------------------------------------------------
@@ -626,7 +635,7 @@ class Converger(object):
         before = profile.ip
         target = wanted if action == 'whitelist' else None
         try:
-            self.api.approve(self.params['otp'])
+            self.api.approve(self.params['otp'], wanted)
         except ApiError as exc:
             raise self._refused(exc, action, wanted, known)
         # The key has changed from here on: every later failure still reports changed=true.

@@ -245,6 +245,7 @@ def main():
                 raise PlanError('current_ip goes with state=present')
         api = build_api(params)
         module.apiaccess_client = api.client
+        module.apiaccess_list_target = True
         project_id = api.resolve_project(params['project'] or params['project_id'])
         if params['current_ip'] and api.caller_ip() not in wanted:
             # this controller's address joins the entries, with the module's comment and expiry

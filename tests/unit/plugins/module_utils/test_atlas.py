@@ -88,14 +88,17 @@ def test_a_failed_delete_stops_new_ones_and_reports_exactly_what_is_gone():
     with AtlasSimulator(seed=seed(), rate_limit_capacity=0, latency=0.01) as sim:
         failing = STALE[20]
         sim.add_fault('status', status=403, method='DELETE', path='/accessList/%s$' % failing.replace('.', r'\.'))
+        api = api_for(sim)
         with pytest.raises(ApiError) as caught:
-            purge(sim, concurrency=4)
+            atlas.converge(api.access_list('api_key', ORG, KEY2_ID), addresses.parse_networks(WANTED), purge=True,
+                           delete_concurrency=4)
         exc = caught.value
         assert ('could not remove %s/32' % failing) in str(exc)
         gone = sorted(set(STALE) - set(e.split('/')[0] for e in sim.access_list(ORG, KEY2_ID)))
-        # what the error says is gone is exactly what is gone, and the POST came first
-        assert exc.partial['added'] == ['203.0.113.1/32', '203.0.113.2/32']
-        assert exc.partial['removed'] == addresses.sorted_canonical(addresses.parse_networks(gone))
+        # what the journal says is done is exactly what is done, and the POST came first
+        journal = api.client.journal
+        assert journal.items('add') == ['203.0.113.1/32', '203.0.113.2/32']
+        assert sorted(journal.items('remove')) == sorted(addresses.sorted_canonical(addresses.parse_networks(gone)))
         assert failing not in gone
         # no DELETE started after the failure but those already in flight: at most the workers' worth more
         sent = [e['path'].rsplit('/', 1)[1] for e in authenticated(sim, 'DELETE')]

@@ -17,7 +17,7 @@ from ansible.module_utils.ansible_release import __version__ as core_version
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas as atlas_api
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore as woodcore_api
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
-    USER_AGENT, ApiClient, ApiError, BearerAuth, ClientCredentialsAuth, digest_auth,
+    USER_AGENT, ApiClient, ApiError, BearerAuth, ClientCredentialsAuth, digest_auth, UNKNOWN, Write,
 )
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
     CLIENT_ID, CLIENT_SECRET, KEY_ID, ORG, PRIVATE, PUBLIC, WC_KEY,
@@ -179,7 +179,8 @@ def test_503_then_success_for_a_post(atlas):
     client = digest_client(atlas)
     client.request('GET', LIST)  # digest nonce in hand, so the POST is a single leg
     atlas.add_fault('status', method='POST', status=503, times=1)
-    client.request('POST', LIST, json=[{'ipAddress': '203.0.113.1'}], headers=POST_HEADERS)
+    client.request('POST', LIST, json=[{'ipAddress': '203.0.113.1'}], headers=POST_HEADERS,
+                   write=Write(LIST, 'add', ['203.0.113.1/32']))
     assert statuses(atlas, 'POST') == [503, 200]
     assert '203.0.113.1/32' in atlas.access_list(ORG, KEY_ID)
 
@@ -206,11 +207,14 @@ def test_connection_reset_not_retried_for_post(atlas):
     client.request('GET', LIST)
     atlas.add_fault('reset_after', method='POST', times=1)
     with pytest.raises(ApiError) as exc:
-        client.request('POST', LIST, json=[{'ipAddress': '203.0.113.2'}], headers=POST_HEADERS)
+        client.request('POST', LIST, json=[{'ipAddress': '203.0.113.2'}], headers=POST_HEADERS,
+                       write=Write(LIST, 'add', ['203.0.113.2/32']))
     assert exc.value.ambiguous is True
     assert 'may or may not have been applied' in str(exc.value)
     assert statuses(atlas, 'POST') == [200]  # sent once, applied, response lost
     assert '203.0.113.2/32' in atlas.access_list(ORG, KEY_ID)
+    # the journal knows the write may have happened: changed, and its outcome unknown until re-read
+    assert client.journal.items('add', UNKNOWN) == ['203.0.113.2/32'] and client.journal.changed()
 
 
 def test_read_timeout_retried_for_get_only(atlas):
@@ -220,7 +224,8 @@ def test_read_timeout_retried_for_get_only(atlas):
     assert client.request('GET', LIST).status_code == 200
     atlas.add_fault('latency', method='POST', seconds=0.6, times=1)
     with pytest.raises(ApiError) as exc:
-        client.request('POST', LIST, json=[{'ipAddress': '203.0.113.3'}], headers=POST_HEADERS)
+        client.request('POST', LIST, json=[{'ipAddress': '203.0.113.3'}], headers=POST_HEADERS,
+                       write=Write(LIST, 'add', ['203.0.113.3/32']))
     assert exc.value.ambiguous and 'timed out' in str(exc.value)
     time.sleep(0.5)  # the slow handler logs when it finishes
     assert len([e for e in atlas.log if e['method'] == 'POST']) == 1
@@ -257,7 +262,8 @@ def test_connection_refused_gives_up_with_cause():
 def test_error_carries_provider_code_and_message(atlas):
     client = digest_client(atlas)
     with pytest.raises(ApiError) as exc:
-        client.request('DELETE', LIST + '/10.1.0.0%252F24', expected=(204,))
+        client.request('DELETE', LIST + '/10.1.0.0%252F24', expected=(204,),
+                       write=Write(LIST, 'remove', ['10.1.0.0/24']))
     err = exc.value
     assert (err.method, err.status, err.error_code) == ('DELETE', 400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION')
     assert err.provider_message == 'The address 10.1.0.0%2F24 must be in valid IP address or CIDR notation.'
@@ -268,7 +274,7 @@ def test_error_carries_provider_code_and_message(atlas):
 def test_woodcore_object_message_is_parsed(woodcore):
     client = ApiClient(woodcore.url + '/api/v2', auth=BearerAuth(WC_KEY), error_parser=woodcore_api.error_parser)
     with pytest.raises(ApiError) as exc:
-        client.request('POST', '/gateway/apiKeys/ipwhitelist/approve/abc')
+        client.request('POST', '/gateway/apiKeys/ipwhitelist/approve/abc', write=Write('key', 'approve', ['ip']))
     assert (exc.value.error_code, exc.value.provider_message) == ('Bad Request', 'No pending IP whitelist request')
 
 
@@ -278,7 +284,7 @@ def test_secrets_and_otp_absent_from_errors_and_logs(woodcore, atlas):
                        redact_patterns=[(woodcore_api.OTP_PATH_RE, r'\1********')])
     client.add_secret(WC_KEY)
     with pytest.raises(ApiError) as exc:
-        client.request('POST', '/gateway/apiKeys/ipwhitelist/approve/%s' % otp)
+        client.request('POST', '/gateway/apiKeys/ipwhitelist/approve/%s' % otp, write=Write('key', 'approve', ['ip']))
     # a server that echoes the caller's own secret back in an error body
     oauth = oauth_client(atlas)
     oauth.request('GET', LIST)

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one redaction point: everything that leaves the process goes through a :class:`Redactor`.
+
+A run registers its secrets (keys, client secrets, tokens, OTPs) and patterns (the OTP in an approve
+path) with its redactor. The client redacts its errors and request log with it; the error boundary
+(``common.TargetRun``) redacts results, messages and warnings with it; and the logging filter installed
+here redacts what urllib3 and requests log (urllib3 logs ``Retrying ... /approve/<otp>`` at WARNING when a
+connection breaks, which Ansible's ``log_path`` would write to disk) with every redactor alive in the
+process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import weakref
+
+REDACTED = '********'
+MIN_SECRET_CHARS = 4  # shorter values would mask ordinary words and numbers
+
+
+class Redactor(object):
+    """The secrets and patterns of one run."""
+
+    def __init__(self, patterns=()):
+        self._secrets = set()
+        self._patterns = list(patterns)
+        self._lock = threading.Lock()
+        _LIVE.add(self)
+
+    def add(self, value):
+        """Register a value that must never leave the process."""
+        if value is not None and len(str(value)) >= MIN_SECRET_CHARS:
+            with self._lock:
+                self._secrets.add(str(value))
+
+    def add_pattern(self, pattern, replacement):
+        with self._lock:
+            self._patterns.append((re.compile(pattern) if isinstance(pattern, str) else pattern, replacement))
+
+    def text(self, value):
+        """``value`` as text with every secret masked (None stays None)."""
+        if value is None:
+            return None
+        text = str(value)
+        with self._lock:
+            patterns = list(self._patterns)
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for pattern, replacement in patterns:
+            text = pattern.sub(replacement, text)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def deep(self, value):
+        """A copy of a result (dicts, lists, strings) with every string redacted."""
+        if isinstance(value, dict):
+            return dict((self.deep(k) if isinstance(k, str) else k, self.deep(v)) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return [self.deep(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
+
+
+_LIVE = weakref.WeakSet()  # every redactor of this process, for the logging filter
+
+
+def redact_everywhere(text):
+    """``text`` redacted with every live redactor of the process."""
+    for redactor in list(_LIVE):
+        text = redactor.text(text)
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    """Formats a record's message, redacts it, and keeps the record (its arguments are gone)."""
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:  # pylint: disable=broad-except  # a malformed record is not ours to break
+            return True
+        record.msg, record.args = redact_everywhere(message), None
+        return True
+
+
+# Logger filters apply only to records logged on that very logger, not on its children: name each
+# logger urllib3 and requests log to.
+LOGGERS = ('urllib3', 'urllib3.connectionpool', 'urllib3.poolmanager', 'urllib3.connection', 'urllib3.response',
+           'urllib3.util.retry', 'requests')
+_FILTER = _RedactingFilter()
+
+
+def install_log_filter():
+    """Redact every record of the HTTP libraries' loggers (idempotent)."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
