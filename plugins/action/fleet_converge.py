@@ -123,28 +123,18 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             return dict(failed=True, converged=False, changed=False, requests=0,
                         msg=remove_values('; '.join(validation.error_messages), no_log_values)), no_log_values
-        params = validation.validated_parameters
-        purging = [k.get('name') or k['api_key'] for k in params['atlas_keys'] if k['purge']]
-        taking = [k['name'] for k in params['woodcore_keys'] if not k.get('ip')]
-        if hazard and (purging or taking):
-            targets = []
-            if purging:
-                targets.append('purging Atlas key(s) %s would lose the address of every host outside the limit'
-                               % ', '.join(purging))
-            if taking:
-                targets.append("Woodcore key(s) %s (no ip) would take a limited host's address as their only IP"
-                               % ', '.join(taking))
-            return dict(failed=True, converged=False, changed=False, requests=0, msg=(
-                'refusing to run under --limit: the limit %r narrows the play to %d host(s), and %s, so %s. Nothing '
-                'was sent. Run without --limit, or name the fleet explicitly (role: fleet_whitelist_hosts, for '
-                "example \"{{ groups['fleet'] }}\"; fleet_converge: hosts)"
-                % (task_vars.get('ansible_limit'), len(args['fleet']), hazard, '; '.join(targets)))), no_log_values
         if not HAS_REQUESTS:
             return dict(failed=True, msg='the Python library requests is required on the controller'), no_log_values
+        # which targets a narrowing limit endangers is the plan's to say (fleet.Plan), for every kind alike
+        limit = dict(pattern=task_vars.get('ansible_limit'), hosts=len(args['fleet']), why=hazard) if hazard else None
         try:
-            outcome = fleet.run(params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+            outcome = fleet.run(validation.validated_parameters, check_mode=bool(self._task.check_mode),
+                                diff=bool(self._task.diff), limit=limit)
         except (PlanError, ApiError, addresses.AddressError) as exc:
             outcome = dict(failed=True, converged=False, changed=False, msg=str(exc), requests=0)
+        except Exception as exc:  # pylint: disable=broad-except  # each target has its boundary; this is the run's
+            outcome = dict(failed=True, converged=False, changed=False, requests=0,
+                           msg='unexpected error (%s) before or after the targets ran: %s' % (type(exc).__name__, exc))
         return outcome, no_log_values
 
 

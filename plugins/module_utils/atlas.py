@@ -30,8 +30,8 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, check_concurrency, client_from_params, http_argument_spec, secret_fallback, validate_base_url,
-    validate_http_params,
+    PlanError, check_concurrency, check_not_negative, client_from_params, http_argument_spec, secret_fallback,
+    validate_base_url, validate_http_params,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     ApiError, ClientCredentialsAuth, Pacer, Write, digest_auth, json_object,
@@ -60,7 +60,7 @@ class ListKind(object):
     """What differs between Atlas access lists; nothing else does."""
 
     def __init__(self, name, what, path, media_type=None, created='created', last_used='lastUsed', count='count',
-                 post_max_items=None, caller_list=True, details=False, post_statuses=(200,), post_retry=(409,)):
+                 caller_list=True, details=False, post_statuses=(200,), post_retry=(409,), max_entries=None):
         self.name = name
         self.what = what                      # for messages: "API key", "service account"
         self.path = path                      # template: {prefix} {collection} {parent} {target}
@@ -68,26 +68,41 @@ class ListKind(object):
         self.created = created                # entry fields holding the usage data
         self.last_used = last_used
         self.count = count
-        self.post_max_items = post_max_items  # the spec's maxItems of one POST body, if any
         self.caller_list = caller_list        # an API access list: calls are checked against it
         self.details = details                # entries carry comment and deleteAfterDate (project list)
         self.post_statuses = post_statuses    # what a successful POST answers
         self.post_retry = post_retry          # POST failures resolved by re-reading, then posting what is missing
+        # the most entries the list may hold [V], checked before any write; it is never more than the spec's
+        # maxItems of one POST body (200 on the service-account lists), so one POST always carries every addition
+        self.max_entries = max_entries
+
+    @property
+    def usage_data(self):
+        """Whether entries say when they were last used (remove_unused_after needs it)."""
+        return self.last_used is not None
+
+    @property
+    def serial_writes(self):
+        """Writes one at a time ([V] the project list takes no concurrent POSTs)."""
+        return self.details
 
 
 KINDS = dict((kind.name, kind) for kind in (
     ListKind('api_key', 'API key', '{prefix}/orgs/{parent}/apiKeys/{target}/{collection}'),
     ListKind('org_service_account', 'service account', '/api/atlas/v2/orgs/{parent}/serviceAccounts/{target}/accessList',
-             SA_MEDIA_TYPE, created='createdAt', last_used='lastUsedAt', count='requestCount', post_max_items=200),
+             SA_MEDIA_TYPE, created='createdAt', last_used='lastUsedAt', count='requestCount',
+             max_entries=200),
     ListKind('project_service_account', 'service account',
              '/api/atlas/v2/groups/{parent}/serviceAccounts/{target}/accessList',
-             SA_MEDIA_TYPE, created='createdAt', last_used='lastUsedAt', count='requestCount', post_max_items=200),
+             SA_MEDIA_TYPE, created='createdAt', last_used='lastUsedAt', count='requestCount',
+             max_entries=200),
     # The project IP access list: who may connect to the project's clusters, not an API access list.
     # No usage data; comment and expiry per entry; POST answers 201 [R] (the spec says 200); concurrent
-    # POSTs are not supported [V], so a conflict or a transient 500 is resolved by re-reading.
+    # POSTs are not supported [V], so a conflict or a transient 500 is resolved by re-reading. At most 200
+    # entries per project [V] (some old sharded projects: 100, which Atlas then refuses with a 403).
     ListKind('project', 'project', '/api/atlas/v2/groups/{parent}/accessList', V2_MEDIA_TYPE, created=None,
              last_used=None, count=None, caller_list=False, details=True, post_statuses=(200, 201),
-             post_retry=(409, 500)),
+             post_retry=(409, 500), max_entries=200),
 ))
 DEFAULT_COMMENT = 'managed by apiaccess.ipwhitelist'
 SECURITY_GROUP_RE = re.compile(r'^([0-9]+/)?sg-[0-9a-f]+$')
@@ -508,21 +523,16 @@ class AccessList(object):
         return element
 
     def add(self, networks, details=None, read_back=False, action='add'):
-        """POST the entries (in chunks where the spec caps the body), each chunk journaled as ``action`` (add,
-        or update: the project list's comment and expiry). ``read_back``: return the last answer's entries
-        (page 1 of the whole list), else nothing: parsing 500 entries per key nobody reads is waste."""
+        """POST the entries, journaled as ``action`` (add, or update: the project list's comment and expiry).
+        ``read_back``: return the answer's entries (page 1 of the whole list), else nothing: parsing 500
+        entries per key nobody reads is waste."""
         networks = list(networks)
-        size = self.kind.post_max_items or len(networks)
-        answer = None
-        for start in range(0, len(networks), size):  # the spec caps some POST bodies (maxItems)
-            chunk = networks[start:start + size]
-            body = [self._body(n, details) for n in chunk]
-            with self.api.write_lock(self):
-                answer = self.api.client.request(
-                    'POST', self.path, json=body, expected=self.kind.post_statuses,
-                    params={'itemsPerPage': PAGE_SIZE} if self.kind.details else None,
-                    headers={'Accept': self.media_type, 'Content-Type': self.media_type},
-                    write=Write(self.path, action, [addresses.canonical(n) for n in chunk]))
+        with self.api.write_lock(self):
+            answer = self.api.client.request(
+                'POST', self.path, json=[self._body(n, details) for n in networks], expected=self.kind.post_statuses,
+                params={'itemsPerPage': PAGE_SIZE} if self.kind.details else None,
+                headers={'Accept': self.media_type, 'Content-Type': self.media_type},
+                write=Write(self.path, action, [addresses.canonical(n) for n in networks]))
         if not read_back or answer is None:
             return []
         try:
@@ -609,6 +619,58 @@ def build_api(params, **client_kwargs):
 
 # -- plan and converge ------------------------------------------------------------------------
 
+class Desired(object):
+    """One Atlas list's wanted state, checked before any request: what the target may add, update and remove.
+    Every kind's rules are applied here, once, for the modules and the fleet alike; the fleet's --limit guard,
+    the plan-time caps and check mode read what it says.
+
+    ``entries`` and ``keep``: networks (security groups too on the project list); ``unused_after``: seconds
+    (remove_unused_after); ``details``: the project list's comment and expiry per entry (sort_key -> {comment,
+    deleteAfterDate, explicit}); ``comment_drift``: 'update' re-POSTs entries whose comment or expiry
+    differs, 'report' only reports them; ``wait``: seconds to wait for written entries to be ACTIVE."""
+
+    def __init__(self, kind, entries, keep=(), state='present', purge=False, allow_empty=False, unused_after=None,
+                 current_ip=False, details=None, comment_drift='update', wait=False, wait_timeout=None):
+        self.kind = KINDS[kind] if isinstance(kind, str) else kind
+        self.entries = entries  # not copied: the fleet's targets share one list (never changed in place)
+        self.keep = list(keep)
+        self.state = state
+        self.purge = purge
+        self.allow_empty = allow_empty
+        self.unused_after = unused_after
+        self.current_ip = current_ip
+        self.details = details if self.kind.details else None
+        self.comment_drift = comment_drift
+        check_not_negative(dict(wait_timeout=wait_timeout), ('wait_timeout',))
+        self.wait = wait_timeout if wait else None
+        if unused_after is not None and not self.kind.usage_data:
+            raise PlanError('remove_unused_after needs usage data, which the %s list does not keep' % self.kind.what)
+        if state == 'absent':
+            check_absent_vs_keep(self.entries, self.keep)
+            if current_ip or unused_after is not None:
+                raise PlanError('current_ip and remove_unused_after go with state=present')
+        else:
+            check_capacity(self.kind, len(self.entries), 'the wanted entries')
+
+    @property
+    def may_remove(self):
+        """Whether this run may take entries off the list that it was not told to remove by name: the
+        fleet's --limit guard refuses these when the limit narrows the fleet."""
+        return self.state == 'present' and (self.purge or self.unused_after is not None)
+
+    @property
+    def may_update(self):
+        return self.details is not None and self.comment_drift == 'update'
+
+
+def check_capacity(kind, count, what):
+    """A list's documented size limit, checked before any write (Atlas would refuse the write half way)."""
+    if kind.max_entries is not None and count > kind.max_entries:
+        raise PlanError('%s would give the %s list %d entries; Atlas holds at most %d per %s list. Nothing was '
+                        'written. Merge addresses into CIDRs (merge: true in the fleet), or split them across lists'
+                        % (what, kind.what, count, kind.max_entries, kind.what))
+
+
 def _kept(net, keep):
     return any(net == k or (net.version == k.version and net in k) for k in keep)
 
@@ -654,39 +716,42 @@ def plan(current, wanted, state, purge, keep, allow_empty, unused_before=None, c
     return to_add, to_remove, after, kept_for_caller
 
 
-def converge(target, wanted, state='present', purge=False, keep=(), allow_empty=False, check_mode=False,
-             with_diff=True, with_entries=True, unused_after=None, clock=None, details=None,
-             comment_drift='update', wait=None, sleep=None, delete_concurrency=1):
-    """Bring one access list to the wanted state. Returns the module result.
+def converge(target, desired, check_mode=False, with_diff=True, with_entries=True, clock=None, sleep=None,
+             delete_concurrency=1):
+    """Bring one access list to the ``desired`` state (a :class:`Desired`). Returns the module result.
 
     with_entries=False leaves out the sorted list of every entry (the fleet only reports the count).
-    ``unused_after`` (seconds): also remove entries unused that long (remove_unused_after).
-    Lists with details (the project list): ``details`` maps sort_key -> {comment, deleteAfterDate, explicit};
-    ``comment_drift`` 'update' re-POSTs entries whose explicit comment (or later expiry) differs, 'report'
-    only reports them; an entry is never deleted and re-added to change it. ``wait`` (seconds): poll the
-    status of the entries written until ACTIVE. ``delete_concurrency``: DELETEs in flight at once (each
-    waits for its token of the rate-limit bucket).
+    ``delete_concurrency``: DELETEs in flight at once (each waits for its token of the rate-limit bucket).
+    An entry is never deleted and re-added to change its comment or expiry.
     """
     clock = clock or time.time
     sleep = sleep or time.sleep
+    wanted, keep, state = desired.entries, desired.keep, desired.state
     try:
         current = target.list_entries()
     except ApiError as exc:
         exc.args = ('%s (nothing was changed: the list could not be read)' % exc.message,)
         raise
-    unused_before = clock() - unused_after if unused_after else None
+    unused_before = clock() - desired.unused_after if desired.unused_after else None
     what = target.kind.what
-    to_add, to_remove, after, kept = plan(current, wanted, state, purge, keep, allow_empty, unused_before, what=what)
+    to_add, to_remove, after, kept = plan(current, wanted, state, desired.purge, keep, desired.allow_empty,
+                                          unused_before, what=what)
     if to_remove:
         # Atlas refuses to remove the caller's own address from the caller's own list: keep it at plan
         # time (one extra request, only when this run removes from its own list), instead of failing
         # after the POST.
         caller = target.caller_network(to_remove)
         if caller is not None:
-            to_add, to_remove, after, kept = plan(current, wanted, state, purge, keep, allow_empty, unused_before,
-                                                  caller, what)
-    drift = _drift(current, wanted, to_remove, details) if state == 'present' and target.kind.details else []
-    updating = drift if comment_drift == 'update' else []
+            to_add, to_remove, after, kept = plan(current, wanted, state, desired.purge, keep, desired.allow_empty,
+                                                  unused_before, caller, what)
+    if to_add:
+        # every addition is POSTed before any DELETE (never a moment with less access): the peak counts
+        check_capacity(target.kind, len(current) + len(to_add), 'this run (%d entries there, %d to add before %d '
+                       'are removed)' % (len(current), len(to_add), len(to_remove)))
+    details = desired.details
+    drift = _drift(current, wanted, to_remove, details) if state == 'present' and details is not None else []
+    updating = drift if desired.may_update else []
+    wait = desired.wait
     result = dict(
         changed=bool(to_add or to_remove or updating),
         # plan returns both sorted
@@ -871,7 +936,7 @@ def _delete_entries(target, entries, removed, concurrency):
     """One DELETE per entry, up to ``concurrency`` at once; what is gone is appended to ``removed``. After a
     failure no new DELETE starts, those in flight finish, and the first failure is raised. The project list
     takes its writes one at a time (write_lock), so there they go one by one."""
-    if concurrency <= 1 or len(entries) <= 1 or target.kind.details:
+    if concurrency <= 1 or len(entries) <= 1 or target.kind.serial_writes:
         for entry in entries:
             _delete_entry(target, entry)
             removed.append(entry.net)
@@ -1002,25 +1067,21 @@ def run_list_module(module, kind_name, parent, resolve_target):
     params = module.params
     validate_connection(params)
     check_concurrency(params['concurrency'])
-    wanted = addresses.parse_networks(params['entries'], allow_any=params['allow_any'])
-    keep = addresses.parse_networks(params['keep'], allow_any=True)
-    unused_after = parse_duration(params['remove_unused_after']) if params.get('remove_unused_after') else None
-    if params['state'] == 'absent':
-        check_absent_vs_keep(wanted, keep)
-        if params['current_ip'] or unused_after:
-            raise PlanError('current_ip and remove_unused_after go with state=present')
+    desired = Desired(
+        kind_name, addresses.parse_networks(params['entries'], allow_any=params['allow_any']),
+        keep=addresses.parse_networks(params['keep'], allow_any=True), state=params['state'], purge=params['purge'],
+        allow_empty=params['allow_empty'], current_ip=params['current_ip'],
+        unused_after=parse_duration(params['remove_unused_after']) if params.get('remove_unused_after') else None)
     for warning in connection_warnings(params) + (
-            unseen_entries_warning(params['base_url'], wanted) if params['state'] == 'present' else []):
+            unseen_entries_warning(params['base_url'], desired.entries) if params['state'] == 'present' else []):
         module.warn(warning)
     api = build_api(params)
     module.apiaccess_client = api.client
     module.apiaccess_list_target = True
     target = resolve_target(api)
-    if params['current_ip']:
-        wanted = addresses.unique_sorted(wanted + [api.caller_ip()])
-    result = converge(api.access_list(kind_name, parent, target), wanted, state=params['state'],
-                      purge=params['purge'], keep=keep, allow_empty=params['allow_empty'],
-                      check_mode=module.check_mode, unused_after=unused_after,
+    if desired.current_ip:
+        desired.entries = addresses.unique_sorted(desired.entries + [api.caller_ip()])
+    result = converge(api.access_list(kind_name, parent, target), desired, check_mode=module.check_mode,
                       delete_concurrency=params['concurrency'])
     for warning in api.notes + kept_for_caller_warning(result, 'the %s %s' % (KINDS[kind_name].what, target)):
         module.warn(warning)

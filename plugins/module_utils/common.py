@@ -126,6 +126,13 @@ def validate_http_params(params):
         raise PlanError('retry_max_wait must be 0 or more, got %r' % params['retry_max_wait'])
 
 
+def check_not_negative(params, names, error=PlanError):
+    """Options that count seconds or tries from 0 up (resend_after, wait_timeout, ...), naming the bad one."""
+    for name in names:
+        if params.get(name) is not None and params[name] < 0:
+            raise error('%s must be 0 or more, got %r' % (name, params[name]))
+
+
 def check_concurrency(value, error=PlanError):
     """The ``concurrency`` option (the fleet's, and the list modules' DELETEs): 1 or more."""
     if value < 1:
@@ -195,10 +202,12 @@ class TargetRun(object):
 
     def _report_writes(self, result, failed):
         journal = self.client.journal if self.client is not None else None
-        if failed or not self.check_mode:
-            result['changed'] = journal.changed(self.scope) if journal is not None else False
-        if journal is None:
+        if journal is None:  # no client, no write: only a failure needs saying so (the fleet module has its own)
+            if failed:
+                result['changed'] = False
             return
+        if failed or not self.check_mode:
+            result['changed'] = journal.changed(self.scope)
         if self.list_target and not self.check_mode:
             for action, field in LIST_FIELDS:
                 if action != 'update' or field in result:

@@ -12,6 +12,7 @@ the controller (no per-key module process) and by the fleet_converge module itse
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,9 +22,9 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addre
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, check_concurrency, connection_warnings, http_argument_spec, secret_fallback,
+    PlanError, TargetRun, check_concurrency, check_not_negative, connection_warnings, http_argument_spec,
+    secret_fallback,
 )
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError
 
 
 def argument_spec():
@@ -88,19 +89,27 @@ def target_options():
     )
 
 
-class Target(object):
-    """One Atlas list of the fleet run: which kind, which parent and target, and how to converge it."""
+class AtlasTarget(object):
+    """One Atlas list of the fleet run, planned before any request: its kind, its identity (as given, then as
+    resolved) and its :class:`atlas.Desired` state. The kind's own rules live in ``atlas.KINDS`` and
+    ``atlas.Desired``; what differs here is only how the fleet's options name a target."""
 
-    def __init__(self, kind, label, spec, kp, entries, keep, unused_after):
+    provider = 'atlas'
+
+    def __init__(self, kind, what, label, spec, kp, desired):
         self.kind = kind          # a key of atlas.KINDS
+        self.what = what          # for messages: "Atlas key", "Atlas project", ...
         self.label = label
         self.spec = spec          # the target's dict as given
         self.kp = kp              # connection parameters
-        self.entries = entries
-        self.keep = keep
-        self.unused_after = unused_after
+        self.desired = desired
 
-    details = None  # the project list's comment and expiry per entry
+    @property
+    def removes_beyond_its_entries(self):
+        """Why this target may take off addresses the fleet no longer lists (the --limit guard), or None."""
+        if not self.desired.may_remove:
+            return None
+        return 'purges' if self.spec.get('purge') else 'removes entries unused for %s' % self.spec['remove_unused_after']
 
     def parent(self, resolved):
         if self.kind == 'project':
@@ -114,7 +123,7 @@ class Target(object):
             return api.resolve_project(self.spec.get('project') or self.spec['project_id'])
         return api.resolve_service_account(self.spec.get('org_id'), self.spec['service_account'])
 
-    def identity(self, resolved):
+    def identity(self, resolved=None):
         ident = dict(kind=self.kind, org_id=self.spec.get('org_id'))
         if self.kind == 'api_key':
             ident['api_key_id'] = resolved
@@ -124,12 +133,52 @@ class Target(object):
             ident.update(client_id=resolved, project_id=self.spec.get('project_id'))
         return ident
 
-    def converge_options(self):
-        """What the project list adds to converge()."""
-        if self.kind != 'project':
-            return {}
-        return dict(details=self.details, comment_drift=self.spec['comment_drift'],
-                    wait=self.spec['wait_timeout'] if self.spec['wait'] else None)
+
+class WoodcoreTarget(object):
+    """One Woodcore key of the fleet run: its one IP, given or taken from a one-host fleet."""
+
+    provider = 'woodcore'
+    kind = 'woodcore'
+    what = 'Woodcore key'
+
+    def __init__(self, key, kp):
+        self.key = key
+        self.label = key['name']
+        self.kp = kp
+
+    @property
+    def removes_beyond_its_entries(self):
+        """A key without ``ip`` takes the fleet's one address: under a narrowing limit, a limited host's."""
+        return None if self.key.get('ip') else "takes its one IP from the fleet (no ip given)"
+
+    def identity(self, resolved=None):
+        return dict(kind=self.kind)
+
+
+# How each option list of the fleet names its Atlas targets: (option, label, identity check). The identity
+# check raises PlanError naming what is wrong; the kind's list rules are atlas.Desired's.
+def _api_key_kind(spec):
+    atlas.classify_api_key(spec['api_key'])
+    return 'api_key'
+
+
+def _service_account_kind(spec):
+    if bool(spec.get('org_id')) == bool(spec.get('project_id')):
+        raise PlanError('give org_id (organization list) or project_id (project list), one of them')
+    return 'project_service_account' if spec.get('project_id') else 'org_service_account'
+
+
+def _project_kind(spec):
+    if bool(spec.get('project_id')) == bool(spec.get('project')):
+        raise PlanError('give project_id or project (the name), one of them')
+    return 'project'
+
+
+ATLAS_OPTIONS = (
+    ('atlas_keys', 'Atlas key', ('name', 'api_key'), _api_key_kind),
+    ('atlas_service_accounts', 'Atlas service account', ('name', 'service_account'), _service_account_kind),
+    ('atlas_projects', 'Atlas project', ('name', 'project', 'project_id'), _project_kind),
+)
 
 
 def host_comments(fleet, networks, prefix):
@@ -209,152 +258,158 @@ def _woodcore_params(params, key, ip):
 
 
 class Plan(object):
-    """Everything checked before the first request."""
+    """Everything checked before the first request: every target of the run, planned into one structure
+    (:class:`AtlasTarget` with its ``atlas.Desired``, :class:`WoodcoreTarget`). The --limit guard, the
+    plan-time caps and the concurrency read the targets; none of them looks at a kind's options itself.
 
-    def __init__(self, params):
+    ``limit`` (from the action plugin): ``{'pattern', 'hosts', 'why'}`` when --limit narrows the fleet."""
+
+    def __init__(self, params, limit=None):
         check_concurrency(params['concurrency'], FleetError)
+        check_not_negative(params, ('woodcore_resend_after',), FleetError)
         if params['fleet'] is None:
             raise FleetError('fleet (host -> address) is required; the action plugin builds it from the play hosts')
         self.networks = fleet_networks(params['fleet'], params['extra_entries'], params['merge'], params['allow_any'])
-        self.atlas = []
-        targets = [('api_key', key) for key in params['atlas_keys']]
-        for account in params['atlas_service_accounts']:
-            targets.append(('project_service_account' if account.get('project_id') else 'org_service_account', account))
-        for project in params['atlas_projects']:
-            targets.append(('project', project))
-        for kind, spec in targets:
-            label = spec.get('name') or spec.get('api_key') or spec.get('service_account') or spec.get('project') \
-                or spec.get('project_id')
-            what = {'api_key': 'Atlas key', 'project': 'Atlas project'}.get(kind, 'Atlas service account')
-            kp = _atlas_params(params, spec)
-            try:
-                atlas.validate_connection(kp)
-                if kind == 'api_key':
-                    atlas.classify_api_key(spec['api_key'])
-                elif kind == 'project':
-                    if bool(spec.get('project_id')) == bool(spec.get('project')):
-                        raise PlanError('give project_id or project (the name), one of them')
-                    if spec.get('remove_unused_after'):
-                        raise PlanError('remove_unused_after needs usage data, which the project list does not keep')
-                elif not spec.get('org_id') and not spec.get('project_id'):
-                    raise PlanError('give org_id (organization list) or project_id (project list)')
-                elif spec.get('org_id') and spec.get('project_id'):
-                    raise PlanError('give org_id or project_id, not both')
-                own = addresses.parse_networks(spec['entries'], allow_any=params['allow_any'])
-                keep = addresses.parse_networks(spec['keep'], allow_any=True)
-                unused_after = atlas.parse_duration(spec['remove_unused_after']) \
-                    if spec.get('remove_unused_after') else None
-                if kind == 'project':
-                    keep = atlas.parse_keep(spec['keep'])
-                    # every fleet entry's comment names its hosts (explicit: a changed host set is drift)
-                    expiry = atlas.parse_expiry(spec['delete_after'], time.time()) if spec['delete_after'] else None
-                    details = dict((key, dict(comment=comment, explicit=True, deleteAfterDate=expiry)) for key, comment
-                                   in host_comments(params['fleet'], self.networks, spec['comment_prefix']).items())
-                    details.update(atlas.parse_project_entries(spec['entries'], None, spec['delete_after'])[1])
-            except (PlanError, addresses.AddressError) as exc:
-                raise FleetError('%s %s: %s' % (what, label, exc))
-            # the fleet's list (sorted, unique) is shared by every target without entries of its own
-            entries = addresses.unique_sorted(self.networks + own) if own else self.networks
-            target = Target(kind, label, spec, kp, entries, keep, unused_after)
-            if kind == 'project':
-                target.details = details
-            self.atlas.append(target)
-        self.woodcore = []
-        hosts = [n for n in self.networks if addresses.is_host(n)]
-        for key in params['woodcore_keys']:
-            if not (key.get('api_key') or params['woodcore_api_key']):
-                raise FleetError('Woodcore key %s has no api_key, and there is no woodcore_api_key (or '
-                                 'WOODCORE_API_KEY / WOODCORE_API_KEY_FILE) to fall back on' % key['name'])
-            ip = key.get('ip')
-            if not ip:
-                if len(self.networks) != 1 or len(hosts) != 1:
-                    raise FleetError('Woodcore key %s takes exactly one IP, but the fleet has %d addresses (%s); set '
-                                     'ip for this key' % (key['name'], len(self.networks),
-                                                          ', '.join(addresses.sorted_canonical(self.networks[:5]))))
-                ip = str(hosts[0].ip)
-            kp = _woodcore_params(params, key, ip)
-            try:
-                woodcore.validate_connection(kp)
-                kp['ip'] = woodcore.validate_ip(ip, allow_private=params['woodcore_allow_private'])
-                woodcore.validate_otp(kp.get('otp'), label='the OTP given')
-                kp['pending_request'] = woodcore.parse_pending_request(
-                    kp['pending_request'], label='woodcore_pending_requests[%s]' % key['name'])
-            except (PlanError, addresses.AddressError) as exc:
-                raise FleetError('Woodcore key %s: %s' % (key['name'], exc))
-            self.woodcore.append((key, kp))
+        self.atlas = [self._atlas_target(option, what, spec, params, label_fields, kind_of)
+                      for option, what, label_fields, kind_of in ATLAS_OPTIONS for spec in params[option]]
+        self.woodcore = [self._woodcore_target(key, params) for key in params['woodcore_keys']]
         names = set(k['name'] for k in params['woodcore_keys'])
         unknown = sorted(set(params['woodcore_otps'] or {}) - names)
         if unknown:
             raise FleetError('woodcore_otps names no Woodcore key of this run: %s; the keys are %s'
                              % (', '.join(unknown), ', '.join(sorted(names)) or 'none'))
+        if limit:
+            self._guard_limit(limit)
+
+    @property
+    def targets(self):
+        return self.atlas + self.woodcore
+
+    def _guard_limit(self, limit):
+        """Under a --limit that narrows the fleet, the fleet is only part of itself: refuse every target
+        that would take off (or replace with) addresses of hosts outside the limit."""
+        risky = [(t, t.removes_beyond_its_entries) for t in self.targets if t.removes_beyond_its_entries]
+        if not risky:
+            return
+        raise FleetError(
+            'refusing to run under --limit: the limit %r narrows the play to %d host(s), and %s, so the addresses '
+            'of the hosts outside the limit would leave these lists: %s. Nothing was sent. Run without --limit, or '
+            "name the fleet explicitly (role: fleet_whitelist_hosts, for example \"{{ groups['fleet'] }}\"; "
+            'fleet_converge: hosts)' % (limit['pattern'], limit['hosts'], limit['why'], '; '.join(
+                '%s %s %s' % (t.what, t.label, why) for t, why in risky)))
+
+    def _atlas_target(self, option, what, spec, params, label_fields, kind_of):
+        label = next((spec.get(f) for f in label_fields if spec.get(f)), option)
+        try:
+            kind = kind_of(spec)
+            kp = _atlas_params(params, spec)
+            atlas.validate_connection(kp)
+            return AtlasTarget(kind, what, label, spec, kp, self._desired(kind, spec, params))
+        except (PlanError, addresses.AddressError) as exc:
+            raise FleetError('%s %s: %s' % (what, label, exc))
+
+    def _desired(self, kind, spec, params):
+        own = addresses.parse_networks(spec['entries'], allow_any=params['allow_any'])
+        # the fleet's list (sorted, unique) is shared by every target without entries of its own
+        entries = addresses.unique_sorted(self.networks + own) if own else self.networks
+        common = dict(purge=spec['purge'], allow_empty=spec['allow_empty'], current_ip=spec['current_ip'],
+                      unused_after=atlas.parse_duration(spec['remove_unused_after'])
+                      if spec.get('remove_unused_after') else None)
+        if kind != 'project':
+            return atlas.Desired(kind, entries, keep=addresses.parse_networks(spec['keep'], allow_any=True), **common)
+        # every fleet entry's comment names its hosts (explicit: a changed host set is drift)
+        expiry = atlas.parse_expiry(spec['delete_after'], time.time()) if spec['delete_after'] else None
+        details = dict((key, dict(comment=comment, explicit=True, deleteAfterDate=expiry)) for key, comment
+                       in host_comments(params['fleet'], self.networks, spec['comment_prefix']).items())
+        details.update(atlas.parse_project_entries(spec['entries'], None, spec['delete_after'])[1])
+        return atlas.Desired('project', entries, keep=atlas.parse_keep(spec['keep']), details=details,
+                             comment_drift=spec['comment_drift'], wait=spec['wait'],
+                             wait_timeout=spec['wait_timeout'], **common)
+
+    def _woodcore_target(self, key, params):
+        if not (key.get('api_key') or params['woodcore_api_key']):
+            raise FleetError('Woodcore key %s has no api_key, and there is no woodcore_api_key (or '
+                             'WOODCORE_API_KEY / WOODCORE_API_KEY_FILE) to fall back on' % key['name'])
+        ip = key.get('ip')
+        if not ip:
+            hosts = [n for n in self.networks if addresses.is_host(n)]
+            if len(self.networks) != 1 or len(hosts) != 1:
+                raise FleetError('Woodcore key %s takes exactly one IP, but the fleet has %d addresses (%s); set '
+                                 'ip for this key' % (key['name'], len(self.networks),
+                                                      ', '.join(addresses.sorted_canonical(self.networks[:5]))))
+            ip = str(hosts[0].ip)
+        kp = _woodcore_params(params, key, ip)
+        try:
+            woodcore.validate_connection(kp)
+            kp['ip'] = woodcore.validate_ip(ip, allow_private=params['woodcore_allow_private'])
+            woodcore.validate_otp(kp.get('otp'), label='the OTP given')
+            kp['pending_request'] = woodcore.parse_pending_request(
+                kp['pending_request'], label='woodcore_pending_requests[%s]' % key['name'])
+        except (PlanError, addresses.AddressError) as exc:
+            raise FleetError('Woodcore key %s: %s' % (key['name'], exc))
+        return WoodcoreTarget(key, kp)
 
 
-def run(params, check_mode=False, diff=False):
-    """Converge every key. Returns the result; per-key failures are collected, not fatal to the others.
+def run(params, check_mode=False, diff=False, limit=None):
+    """Converge every target. Returns the result; each target fails on its own (its error boundary is
+    common.TargetRun), never taking the others' results with it.
 
-    Per-key results carry what changed and an entry count, not the whole list: with many keys and
+    Per-target results carry what changed and an entry count, not the whole list: with many keys and
     large lists the full lists would dominate the run time (Ansible copies and registers results).
     Before/after diffs are built only when ``diff`` is asked for.
     """
-    plan = Plan(params)
+    plan = Plan(params, limit)
     # The run's requests in flight are bounded by its connection pool (concurrency). A key's DELETE workers
     # wait for a slot like any request; their number only bounds the threads: one key purging alone gets the
     # whole bound, keys side by side four each (at most 4 x concurrency threads).
     delete_workers = min(params['concurrency'], max(4, 4 * params['concurrency'] // max(1, len(plan.atlas))))
     atlas_apis = {}
     clients = []
+    lock = threading.Lock()  # the workers share the clients
 
     def atlas_api(kp):
         ident = (kp['base_url'], kp['public_key'], kp['client_id'], kp['api_version'], kp.get('api_path_prefix'))
-        if ident not in atlas_apis:  # one session (digest nonce, OAuth token, caller IP) shared by every target
-            api = atlas.build_api(kp, pool_size=max(params['concurrency'], 1))
-            atlas_apis[ident] = api
-            clients.append(api.client)
-        return atlas_apis[ident]
+        with lock:
+            if ident not in atlas_apis:  # one session (digest nonce, OAuth token, caller IP) shared by every target
+                api = atlas.build_api(kp, pool_size=max(params['concurrency'], 1))
+                atlas_apis[ident] = api
+                clients.append(api.client)
+            return atlas_apis[ident]
 
     def one_atlas(target):
-        identity = dict(kind=target.kind, org_id=target.spec.get('org_id'))
-        try:
+        def work(run):
             api = atlas_api(target.kp)
+            run.client = api.client
             resolved = target.resolve(api)
-            identity = target.identity(resolved)
-            wanted = target.entries
-            if target.spec.get('current_ip'):
-                wanted = addresses.unique_sorted(wanted + [api.caller_ip()])
-            result = atlas.converge(api.access_list(target.kind, target.parent(resolved), resolved), wanted,
-                                    purge=target.spec['purge'], keep=target.keep,
-                                    allow_empty=target.spec['allow_empty'], check_mode=check_mode, with_diff=diff,
-                                    with_entries=False, unused_after=target.unused_after,
-                                    delete_concurrency=delete_workers, **target.converge_options())
-            result.update(identity, name=target.label, failed=False)
+            access_list = api.access_list(target.kind, target.parent(resolved), resolved)
+            run.scope = access_list.path
+            desired = target.desired
+            if desired.current_ip:
+                desired.entries = addresses.unique_sorted(desired.entries + [api.caller_ip()])
+            result = atlas.converge(access_list, desired, check_mode=check_mode, with_diff=diff, with_entries=False,
+                                    delete_concurrency=delete_workers)
+            result.update(target.identity(resolved))
             return result
-        except (ApiError, PlanError) as exc:
-            partial = getattr(exc, 'partial', None) or {}
-            return dict(identity, name=target.label, failed=True,
-                        changed=bool(partial.get('added') or partial.get('removed')), msg=str(exc),
-                        added=partial.get('added', []), removed=partial.get('removed', []))
+        return _run_target(target, TargetRun(check_mode, list_target=True, scope=('unresolved', target.label)), work)
 
-    def one_woodcore(item):
-        key, kp = item
-        try:
-            api = woodcore.build_api(kp)
-            clients.append(api.client)
-            converger = woodcore.Converger(api, kp, check_mode=check_mode,
+    def one_woodcore(target):
+        def work(run):
+            api = woodcore.build_api(target.kp)
+            run.client, run.scope = api.client, api.scope
+            with lock:
+                clients.append(api.client)
+            converger = woodcore.Converger(api, target.kp, check_mode=check_mode,
                                            ledger=woodcore.PendingLedger(params['woodcore_pending_state_path']))
-            result = converger.run()
-            result.update(name=key['name'], failed=False)
-            return result
-        except (ApiError, PlanError) as exc:
-            partial = getattr(exc, 'partial', None) or {}
-            return dict(name=key['name'], failed=True, changed=bool(partial.get('changed')), msg=str(exc),
-                        pending_request=partial.get('pending_request', kp.get('pending_request')),
-                        warnings=getattr(exc, 'warnings', None) or [])
+            return converger.run()
+        result = _run_target(target, TargetRun(check_mode), work)
+        result.setdefault('pending_request', target.kp.get('pending_request'))
+        return result
 
-    workers = min(params['concurrency'], max(1, len(plan.atlas) + len(plan.woodcore)))
+    workers = min(params['concurrency'], max(1, len(plan.targets)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # every target queued at once (Woodcore first: few, and not bound by Atlas's buckets), so the run's
         # critical path is its longest list, not the Atlas keys' and then the Woodcore keys'
-        woodcore_futures = [pool.submit(one_woodcore, item) for item in plan.woodcore]
+        woodcore_futures = [pool.submit(one_woodcore, target) for target in plan.woodcore]
         atlas_futures = [pool.submit(one_atlas, target) for target in plan.atlas]
         atlas_results = [future.result() for future in atlas_futures]
         woodcore_results = [future.result() for future in woodcore_futures]
@@ -363,7 +418,8 @@ def run(params, check_mode=False, diff=False):
         warnings.extend(w for w in connection_warnings(client, params) if w not in warnings)
     unseen = {}  # one warning per distinct entry list (most keys share the fleet's), naming its keys
     for target in plan.atlas:
-        unseen.setdefault((target.kp['base_url'], id(target.entries)), (target.entries, []))[1].append(target.label)
+        entries = target.desired.entries
+        unseen.setdefault((target.kp['base_url'], id(entries)), (entries, []))[1].append(target.label)
     for (base_url, _id), (entries, names) in sorted(unseen.items(), key=lambda item: item[1][1]):
         warnings.extend(atlas.unseen_entries_warning(base_url, entries, 'Atlas list(s) %s: ' % ', '.join(names)))
     for result in atlas_results:
@@ -373,6 +429,8 @@ def run(params, check_mode=False, diff=False):
         for warning in atlas.connection_warnings(dict(api_version=api.api_version, base_url=api.client.base_url)):
             if warning not in warnings:
                 warnings.append(warning)
+    for result in atlas_results:
+        warnings.extend('Atlas %s: %s' % (result['name'], w) for w in result.pop('warnings', []))
     for result in woodcore_results:
         warnings.extend('Woodcore key %s: %s' % (result['name'], w) for w in result.pop('warnings', []))
     failures = [r for r in atlas_results + woodcore_results if r['failed']]
@@ -392,6 +450,19 @@ def run(params, check_mode=False, diff=False):
         diff=_diffs('atlas', atlas_results) + _diffs('woodcore', woodcore_results),
         warnings=warnings,
     )
+
+
+def _run_target(target, boundary, work):
+    """One target inside its error boundary: its result, named, with its failure and warnings."""
+    failed, result = boundary.run(work)
+    for field, value in target.identity().items():
+        result.setdefault(field, value)
+    if target.provider == 'atlas':
+        result.setdefault('added', [])
+        result.setdefault('removed', [])
+    result.update(name=target.label, failed=failed)
+    result['warnings'] = list(result.get('warnings') or []) + boundary.warnings
+    return result
 
 
 def _pending_requests(params, woodcore_results):

@@ -208,11 +208,11 @@ requests:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import (
-    access_list_argument_spec, atlas_argument_spec, build_api, check_absent_vs_keep, converge, parse_keep,
+    Desired, access_list_argument_spec, atlas_argument_spec, build_api, converge, parse_duration, parse_keep,
     parse_project_entries, validate_connection,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import PlanError, check_libraries, run_module
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import check_libraries, run_module
 
 
 def main():
@@ -232,29 +232,24 @@ def main():
 
     def work():
         validate_connection(params)
-        if params['remove_unused_after']:
-            raise PlanError('remove_unused_after needs usage data, which the project IP access list does not keep')
-        if params['wait_timeout'] < 0:
-            raise PlanError('wait_timeout must be 0 or more, got %r' % params['wait_timeout'])
         wanted, details = parse_project_entries(params['entries'], params['comment'], params['delete_after'],
                                                 params['allow_any'])
-        keep = parse_keep(params['keep'])
-        if params['state'] == 'absent':
-            check_absent_vs_keep(wanted, keep)
-            if params['current_ip']:
-                raise PlanError('current_ip goes with state=present')
+        desired = Desired('project', wanted, keep=parse_keep(params['keep']), state=params['state'],
+                          purge=params['purge'], allow_empty=params['allow_empty'], current_ip=params['current_ip'],
+                          unused_after=parse_duration(params['remove_unused_after'])
+                          if params['remove_unused_after'] else None,
+                          details=details, comment_drift=params['comment_drift'],
+                          wait=params['wait'], wait_timeout=params['wait_timeout'])
         api = build_api(params)
         module.apiaccess_client = api.client
         module.apiaccess_list_target = True
         project_id = api.resolve_project(params['project'] or params['project_id'])
         if params['current_ip'] and api.caller_ip() not in wanted:
             # this controller's address joins the entries, with the module's comment and expiry
-            wanted, details = parse_project_entries(params['entries'] + [str(api.caller_ip())], params['comment'],
-                                                    params['delete_after'], params['allow_any'])
-        result = converge(api.access_list('project', project_id, project_id), wanted, state=params['state'],
-                          purge=params['purge'], keep=keep, allow_empty=params['allow_empty'],
-                          check_mode=module.check_mode, details=details, comment_drift=params['comment_drift'],
-                          wait=params['wait_timeout'] if params['wait'] else None)
+            desired.entries, desired.details = parse_project_entries(
+                params['entries'] + [str(api.caller_ip())], params['comment'], params['delete_after'],
+                params['allow_any'])
+        result = converge(api.access_list('project', project_id, project_id), desired, check_mode=module.check_mode)
         for item in result.get('drift', []):
             module.warn('%s: the %s on Atlas is %r, not %r%s' % (
                 item['entry'], item['field'], item['current'], item['wanted'],

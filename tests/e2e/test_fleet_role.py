@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.apiaccess.ipwhitelist.tests.e2e.conftest import BIN, PLAYBOOKS, ROOT, _env
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, WC_KEY,
+    KEY2_ID, KEY_ID, ORG, PRIVATE, PROJECT, PUBLIC, SA_ID, WC_KEY,
 )
 
 ROOT_PLAYBOOK = '../../../playbooks/fleet.yml'
@@ -160,7 +160,7 @@ def test_woodcore_key_without_ip_under_a_narrowing_limit_is_refused(tmp_path, at
     extra['fleet_whitelist_atlas_keys'] = []
     run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--limit', 'app1', env=env,
                            extra_vars=extra)
-    assert run.rc != 0 and "Woodcore key(s) payments (no ip) would take a limited host's address" in run.stdout
+    assert run.rc != 0 and "Woodcore key payments takes its one IP from the fleet (no ip given)" in run.stdout
     assert woodcore.log == [] and woodcore.emails() == []
 
 
@@ -272,7 +272,7 @@ def test_purge_under_limit_is_refused_unless_the_fleet_is_named(tmp_path, atlas,
                            extra_vars=keys(tmp_path, woodcore_ip='198.51.100.254'))
     assert run.rc != 0
     assert "refusing to run under --limit: the limit 'app1' narrows the play to 1 host(s)" in run.stdout
-    assert 'purging Atlas key(s) main would lose' in run.stdout
+    assert 'would leave these lists: Atlas key main purges' in run.stdout
     assert atlas.log == [] and woodcore.log == []
     assert sorted(atlas.access_list(ORG, KEY_ID)) == before
     # naming the fleet: the limit no longer decides which addresses stay
@@ -281,6 +281,30 @@ def test_purge_under_limit_is_refused_unless_the_fleet_is_named(tmp_path, atlas,
     assert run.rc == 0, run.output[-3000:]
     assert sorted(atlas.access_list(ORG, KEY_ID)) == ['10.1.0.0/24', '203.0.113.10/32', '203.0.113.11/32',
                                                       '203.0.113.12/32']
+
+
+@pytest.mark.parametrize('variable, target, refused', [
+    ('fleet_whitelist_atlas_service_accounts', {'name': 'ci', 'org_id': ORG, 'service_account': SA_ID, 'purge': True},
+     'Atlas service account ci purges'),
+    ('fleet_whitelist_atlas_service_accounts', {'name': 'ci', 'project_id': PROJECT, 'service_account': SA_ID,
+                                                'remove_unused_after': '90d'},
+     'Atlas service account ci removes entries unused for 90d'),
+    ('fleet_whitelist_atlas_projects', {'name': 'prod', 'project_id': PROJECT, 'purge': True},
+     'Atlas project prod purges'),
+])
+def test_every_kind_that_removes_is_refused_under_a_narrowing_limit(tmp_path, atlas, env, ansible_playbook, variable,
+                                                                     target, refused):
+    """Issue 19 item 2: the guard covered API keys only; a service account or project list purging under
+    --limit removed the addresses of every host outside it (for a project list: database access)."""
+    before = (atlas.sa_access_list(SA_ID), atlas.sa_access_list(SA_ID, PROJECT), atlas.project_access_list(PROJECT))
+    extra = {'fleet_whitelist_atlas_keys': [], 'fleet_whitelist_woodcore_keys': [], variable: [target]}
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inventory(tmp_path, FLEET), '--limit', 'app1', env=env,
+                           extra_vars=extra)
+    assert run.rc != 0 and "refusing to run under --limit: the limit 'app1'" in run.stdout, run.output[-3000:]
+    assert 'would leave these lists: %s' % refused in run.stdout
+    assert atlas.log == []
+    assert (atlas.sa_access_list(SA_ID), atlas.sa_access_list(SA_ID, PROJECT),
+            atlas.project_access_list(PROJECT)) == before
 
 
 def test_limit_without_purge_only_adds_the_limited_hosts(tmp_path, atlas, woodcore, env, ansible_playbook):

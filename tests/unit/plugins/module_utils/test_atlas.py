@@ -37,8 +37,8 @@ def api_for(sim, pool_size=16):
 
 def purge(sim, concurrency, pool_size=16):
     api = api_for(sim, pool_size)
-    return atlas.converge(api.access_list('api_key', ORG, KEY2_ID), addresses.parse_networks(WANTED), purge=True,
-                          delete_concurrency=concurrency)
+    desired = atlas.Desired('api_key', addresses.parse_networks(WANTED), purge=True)
+    return atlas.converge(api.access_list('api_key', ORG, KEY2_ID), desired, delete_concurrency=concurrency)
 
 
 def authenticated(sim, method=None):
@@ -90,8 +90,8 @@ def test_a_failed_delete_stops_new_ones_and_reports_exactly_what_is_gone():
         sim.add_fault('status', status=403, method='DELETE', path='/accessList/%s$' % failing.replace('.', r'\.'))
         api = api_for(sim)
         with pytest.raises(ApiError) as caught:
-            atlas.converge(api.access_list('api_key', ORG, KEY2_ID), addresses.parse_networks(WANTED), purge=True,
-                           delete_concurrency=4)
+            atlas.converge(api.access_list('api_key', ORG, KEY2_ID),
+                           atlas.Desired('api_key', addresses.parse_networks(WANTED), purge=True), delete_concurrency=4)
         exc = caught.value
         assert ('could not remove %s/32' % failing) in str(exc)
         gone = sorted(set(STALE) - set(e.split('/')[0] for e in sim.access_list(ORG, KEY2_ID)))

@@ -127,31 +127,33 @@ def test_project_level_list(capsys, atlas, lists):
 
 
 def test_paging_over_1234_entries(capsys, atlas):
+    """A list seeded beyond the documented limit is still read whole, across pages (removals only)."""
     atlas.update_settings({'rate_limit_capacity': 0, 'sa_max_entries': 5000})
     current = ['10.200.%d.%d' % (i // 250, i % 250 + 1) for i in range(1234)]
     atlas.reset(atlas_seed(sa_entries=current))
-    wanted = current[10:] + ['192.0.2.%d' % i for i in range(1, 6)]
-    failed, result = run_module(capsys, module.main, digest(atlas, entries=wanted, purge=True))
-    assert not failed and len(result['added']) == 5 and len(result['removed']) == 10
+    failed, result = run_module(capsys, module.main, digest(atlas, entries=current[1230:], state='absent'))
+    assert not failed and result['removed'] == ['10.200.4.231/32', '10.200.4.232/32', '10.200.4.233/32',
+                                                '10.200.4.234/32']
     methods = [m for m, p in calls(atlas)]
-    # 3 pages of 500, one POST (5 entries, under the 200 per POST), one DELETE per removal
-    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (3, 1, 10)
+    assert (methods.count('GET'), methods.count('POST'), methods.count('DELETE')) == (3, 0, 4)
     assert [e['query']['pageNum'] for e in atlas.log if e['method'] == 'GET' and e['status'] == 200] == ['1', '2', '3']
 
 
-def test_more_than_200_new_entries_go_in_posts_of_200(capsys, atlas):
-    atlas.update_settings({'rate_limit_capacity': 0, 'sa_max_entries': 1000})
-    wanted = ['10.201.%d.%d' % (i // 250, i % 250 + 1) for i in range(450)]
+def test_more_entries_than_an_account_holds_are_refused_before_any_request(capsys, atlas):
+    """[V] 200 entries per service account: 201 wanted is refused at plan time, naming the limit, nothing sent."""
+    wanted = ['10.201.%d.%d' % (i // 250, i % 250 + 1) for i in range(201)]
     failed, result = run_module(capsys, module.main, digest(atlas, entries=wanted))
-    assert not failed and len(result['added']) == 450
-    assert [m for m, p in calls(atlas)].count('POST') == 3  # 200 + 200 + 50: the spec's maxItems
+    assert failed and result['changed'] is False and result['requests'] == 0 and atlas.log == []
+    assert '201 entries' in result['msg'] and 'at most 200' in result['msg']
 
 
 def test_the_account_limit_refuses_the_post_and_nothing_is_half_done(capsys, atlas):
     wanted = ['10.202.0.%d' % i for i in range(1, 201)]
     failed, result = run_module(capsys, module.main, digest(atlas, entries=wanted, purge=True))
-    assert failed and result['error_code'] == 'ACCESS_LIST_LIMIT_EXCEEDED' and result['changed'] is False
-    assert sorted(atlas.sa_access_list(SA_ID)) == ['10.3.0.0/24', '192.0.2.20/32']  # no DELETE was sent
+    # 2 there + 200 to add before the 2 are removed: over the limit at its peak, refused after the one read
+    assert failed and result['changed'] is False and '202 entries' in result['msg'], result['msg']
+    assert [e['method'] for e in atlas.log if e['status'] != 401] == ['GET']
+    assert sorted(atlas.sa_access_list(SA_ID)) == ['10.3.0.0/24', '192.0.2.20/32']
 
 
 def test_current_ip_adds_the_callers_address(capsys, atlas):

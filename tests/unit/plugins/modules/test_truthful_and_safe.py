@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas as atlas_utils
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import common, fleet
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as atlas_module
@@ -165,11 +166,13 @@ def test_validate_base_url_unit():
 
 
 def fleet_params(**kwargs):
-    params = dict((name, spec.get('default')) for name, spec in fleet.argument_spec().items())
-    params.update(fleet={'web1': '203.0.113.10'}, atlas_public_key=PUBLIC, atlas_private_key=PRIVATE,
+    """The fleet's parameters as its argument spec makes them (defaults of nested options included)."""
+    params = dict(fleet={'web1': '203.0.113.10'}, atlas_public_key=PUBLIC, atlas_private_key=PRIVATE,
                   atlas_base_url=atlas_utils.DEFAULT_BASE_URL, retries=0)
     params.update(kwargs)
-    return params
+    validation = ArgumentSpecValidator(fleet.argument_spec()).validate(params)
+    assert not validation.error_messages, validation.error_messages
+    return validation.validated_parameters
 
 
 def test_fleet_refuses_plain_http_before_any_request():
