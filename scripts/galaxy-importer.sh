@@ -11,7 +11,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   PYBASE=$("$PY" -c 'import sys; print(sys.base_prefix)')/bin/python3
   "$PYBASE" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check galaxy-importer==0.4.44 2>&1 | grep -v "is ignored" || true
+# constrained by requirements.txt: the same ansible-core and cryptography as .venv (cryptography 51 makes
+# every ansible command warn about DSA, see there)
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check galaxy-importer==0.4.44 -c "$ROOT/requirements.txt" \
+  2>&1 | grep -v "is ignored" || true
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$VENV/bin/ansible-galaxy" collection build --output-path "$WORK" "$ROOT" >/dev/null

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: sets up, starts both simulators on loopback, rolls a 120-host fleet
-# out to 4 Atlas keys and 2 Woodcore keys with the fleet_whitelist role, completes the Woodcore
-# OTP step from the simulator's outbox, runs again to show nothing left to do, and stops.
+# out with the fleet_whitelist role to every kind of list the collection manages (4 Atlas API keys,
+# an Atlas service account, 2 Atlas project IP access lists with per-host comments, one of them
+# temporary, and 2 Woodcore keys), completes the Woodcore OTP step from the simulator's outbox, runs
+# again to show nothing left to do, prints the final lists and stops.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 printf '\033[1m== Setting up (a fresh machine installs the pinned tools into .venv: about a minute)\033[0m\n'
@@ -49,11 +51,19 @@ PLAY=(ansible-playbook -i playbooks/demo/inventory.yml playbooks/fleet.yml -e @p
 
 # Each run shows its summary (one line per key) and its full recap; the check run also its diff.
 from_converge() { sed -n '/fleet_whitelist : Converge Atlas/,$p'; }
+# --diff lists every entry (120 hosts, one entry each, on every list): the first 3 of each run of
+# added or removed entries are shown, then how many more.
+shorten_diffs() {
+  awk 'function flush() { if (n > 3) printf "%s        ... %d more (shortened by the demo)\n", sign, n - 3; n = 0 }
+       /^[-+]        "/ { s = substr($0, 1, 1); if (s != sign) flush(); sign = s; if (++n <= 3) print; next }
+       { flush(); print }
+       END { flush() }'
+}
 from_summary() { sed -n '/fleet_whitelist : Summary/,$p'; }
 
-say "Run 1a: 120 hosts -> 4 Atlas keys + 2 Woodcore keys, in check mode with --diff (what would change; nothing is sent)"
-"${PLAY[@]}" --check --diff | from_converge
-say "Run 1b: the same, applied (Atlas lists converge; each Woodcore key emails its owner an OTP)"
+say "Run 1a: 120 hosts -> 4 Atlas API keys, 1 service account, 2 project lists + 2 Woodcore keys, in check mode with --diff (what would change; nothing is sent)"
+"${PLAY[@]}" --check --diff | from_converge | shorten_diffs
+say "Run 1b: the same, applied (Atlas lists converge, project entries named after their hosts; each Woodcore key emails its owner an OTP)"
 "${PLAY[@]}" | from_summary
 
 say "SIMULATION: reading the OTP emails from the Woodcore simulator's outbox (stands in for the key owner's inbox)"
@@ -72,16 +82,48 @@ BEFORE_A=$(writes "$ATLAS"); BEFORE_W=$(writes "$WOODCORE")
 "${PLAY[@]}" | from_summary
 echo "writes during run 3: atlas $(( $(writes "$ATLAS") - BEFORE_A )), woodcore $(( $(writes "$WOODCORE") - BEFORE_W ))"
 
-say "Final state (from the simulators), by the key names of playbooks/demo/keys.yml"
+# ---- AUDIT REPORT: its step goes here -----------------------------------------------------------
+# Once the audit module exists (issue 21), the demo runs it here: every API key, service account and
+# project list of the organization, managed by this playbook or not. Nothing runs here yet.
+# --------------------------------------------------------------------------------------------------
+
+say "Final state (from the simulators), by the names of playbooks/demo/keys.yml"
 control "$ATLAS/__sim__/state" | python -c '
-import json, sys, yaml
-names = {}
-for key in yaml.safe_load(open("playbooks/demo/keys.yml"))["fleet_whitelist_atlas_keys"]:
-    names[key["api_key"]] = key["name"]
-for org, keys in json.load(sys.stdin)["orgs"].items():
-    for key_id, key in keys.items():
-        name = names.get(key_id) or names.get(key["publicKey"]) or "%s (not managed)" % key["publicKey"]
-        print("atlas    %-24s %s" % (name, ", ".join(key["access_list"]) or "(empty)"))'
+import json, os, sys, yaml
+import requests
+from requests.auth import HTTPDigestAuth
+
+def listing(entries, limit=4):
+    if len(entries) <= limit:
+        return ", ".join(entries) or "(empty)"
+    return "%d entries: %s, ... +%d more" % (len(entries), ", ".join(entries[:limit]), len(entries) - limit)
+
+def label(names, ident, name):  # by ID or by name, as keys.yml gives it
+    return names.get(ident) or names.get(name) or "%s (not managed)" % name
+
+demo = yaml.safe_load(open("playbooks/demo/keys.yml"))
+state = json.load(sys.stdin)
+keys = dict((k["api_key"], k["name"]) for k in demo["fleet_whitelist_atlas_keys"])
+for org, org_keys in state["orgs"].items():
+    for key_id, key in org_keys.items():
+        print("atlas    %-24s %s" % (label(keys, key_id, key["publicKey"]), listing(key["access_list"])))
+accounts = dict((a["service_account"], a["name"]) for a in demo["fleet_whitelist_atlas_service_accounts"])
+for client_id, account in state["service_accounts"].items():
+    print("atlas-sa %-24s %s" % (label(accounts, client_id, account["name"]), listing(account["access_list"])))
+# the project lists through the API itself (what the Atlas UI shows): entries with their comments and expiry
+projects = dict((p.get("project") or p["project_id"], p["name"]) for p in demo["fleet_whitelist_atlas_projects"])
+api = requests.Session()
+api.auth = HTTPDigestAuth(os.environ["MONGODB_ATLAS_PUBLIC_API_KEY"], os.environ["MONGODB_ATLAS_PRIVATE_API_KEY"])
+api.headers["Accept"] = "application/vnd.atlas.2023-01-01+json"
+base = os.environ["MONGODB_ATLAS_BASE_URL"] + "/api/atlas/v2/groups"
+for project in api.get(base, params={"itemsPerPage": 500}).json()["results"]:
+    entries = api.get("%s/%s/accessList" % (base, project["id"]), params={"itemsPerPage": 500}).json()["results"]
+    expiries = set(e.get("deleteAfterDate") for e in entries)
+    until = expiries.pop() if len(expiries) == 1 else None  # one expiry for all: said once
+    shown = ["%s \"%s\"" % (e.get("cidrBlock") or e.get("awsSecurityGroup"), e.get("comment", ""))
+             + (" until %s" % e["deleteAfterDate"] if e.get("deleteAfterDate") and not until else "") for e in entries]
+    print("project  %-24s %s%s" % (label(projects, project["id"], project["name"]), listing(shown, 3),
+                                   " (temporary: Atlas deletes them at %s)" % until if until else ""))'
 control "$WOODCORE/__sim__/state" | python -c '
 import json, sys
 state = json.load(sys.stdin)

@@ -20,9 +20,14 @@ if [ "$PRIMARY_PYV" != "3.11" ] && [ -n "$PY311" ] && "$PY311" -c 'import sys' 2
   VENV=.venv311 PYTHON="$PY311" "$ROOT/scripts/setup.sh"
   VENVS+=(.venv311)
 fi
-# Install the shellcheck binary so ansible-test's shellcheck sanity test really runs (else skipped)
-if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  (apt-get update -qq && apt-get install -y -qq shellcheck) >/dev/null 2>&1 || echo "note: could not install shellcheck"
+# Debian packages that checks need, installed where possible: shellcheck (else ansible-test's shellcheck
+# sanity test is skipped) and chromium (else the docs site's browser test in tests/e2e/test_docsite.py is)
+MISSING=()
+command -v shellcheck >/dev/null 2>&1 || MISSING+=(shellcheck)
+command -v chromium >/dev/null 2>&1 || MISSING+=(chromium)
+if [ ${#MISSING[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${MISSING[@]}") \
+    >/dev/null 2>&1 || echo "note: could not install ${MISSING[*]}"
 fi
 
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections"
