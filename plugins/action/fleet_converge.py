@@ -74,21 +74,11 @@ class ActionModule(ActionBase):
             return None
 
     def _limit_hazard(self, task_vars, args):
-        """Why the fleet is not the whole fleet under --limit, or None."""
-        limit = task_vars.get('ansible_limit')
-        if not limit or args.get('fleet'):
+        """Why the fleet is not the whole fleet under --limit, or None (the rule is fleet.limit_narrows)."""
+        if not task_vars.get('ansible_limit') or args.get('fleet'):
             return None
-        play_hosts = set(task_vars.get('ansible_play_hosts_all') or [])
-        unlimited = self._unlimited_play_hosts()
-        if unlimited is not None and set(unlimited) <= play_hosts:
-            return None  # a limit that leaves the whole play (AWX templates often carry one)
-        named = args.get('hosts')
-        if not named:
-            return "the fleet is the play's hosts"
-        groups = (task_vars.get('groups') or {}).values()
-        if set(named) == play_hosts and not any(set(members) == set(named) for members in groups):
-            return 'the hosts named as the fleet are exactly the limited play (ansible_play_hosts_all?)'
-        return None
+        return fleet.limit_narrows(task_vars.get('ansible_play_hosts_all') or [], self._unlimited_play_hosts(),
+                                   args.get('hosts'), (task_vars.get('groups') or {}).values())
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)

@@ -210,8 +210,9 @@ class TargetRun(object):
             result['changed'] = journal.changed(self.scope)
         if self.list_target and not self.check_mode:
             for action, field in LIST_FIELDS:
-                if action != 'update' or field in result:
-                    result[field] = sorted_items(journal.items(action, scope=self.scope))
+                items = journal.items(action, scope=self.scope)
+                if action != 'update' or field in result or items:  # only the project list updates entries
+                    result[field] = sorted_items(items)
         unknown = ['%s %s' % (action, item) for action, _word in WRITE_WORDS
                    for item in journal.items(action, UNKNOWN, self.scope)]
         if unknown:

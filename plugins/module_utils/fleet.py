@@ -205,6 +205,23 @@ def host_comments(fleet, networks, prefix):
     return comments
 
 
+def limit_narrows(play_hosts, unlimited, named, groups):
+    """Why a --limit makes the fleet less than the whole fleet, or None.
+
+    ``play_hosts``: the play's hosts under the limit; ``unlimited``: what the play's pattern matches without it
+    (None when that cannot be told: then the limit is assumed to narrow); ``named``: the hosts given as the
+    fleet (fleet_converge ``hosts``, role ``fleet_whitelist_hosts``), if any; ``groups``: the inventory's groups.
+    """
+    play_hosts = set(play_hosts)
+    if unlimited is not None and set(unlimited) <= play_hosts:
+        return None  # a limit that leaves the whole play (AWX templates often carry one)
+    if not named:
+        return "the fleet is the play's hosts"
+    if set(named) == play_hosts and not any(set(members) == set(named) for members in groups):
+        return 'the hosts named as the fleet are exactly the limited play (ansible_play_hosts_all?)'
+    return None
+
+
 class FleetError(PlanError):
     """Bad fleet input, raised before any request: names the host or key."""
 

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The safety model's one places (issue 19): the --limit guard is the fleet plan's, for every kind; the
+action plugin only says whether the limit narrows the play; changed after a write comes from the journal,
+in the fleet and in the modules; an unexpected exception in one target is that target's failure; plan-time
+caps refuse before any request."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas as atlas_utils
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import fleet
+from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_project_whitelist
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
+    KEY2_ID, KEY_ID, ORG, PRIVATE, PROJECT, PUBLIC, SA_ID, WC_KEY, atlas_seed, run_module,
+)
+
+LIMIT = dict(pattern='app1', hosts=1, why="the fleet is the play's hosts")
+
+
+def params(atlas_url='https://cloud.mongodb.com', fleet_hosts=None, **kwargs):
+    raw = dict(fleet=fleet_hosts or {'app1': '203.0.113.10'}, atlas_base_url=atlas_url, atlas_public_key=PUBLIC,
+               atlas_private_key=PRIVATE, woodcore_base_url='https://woodcore.invalid/api/v2', retries=0)
+    raw.update(kwargs)
+    validation = ArgumentSpecValidator(fleet.argument_spec()).validate(raw)
+    assert not validation.error_messages, validation.error_messages
+    return validation.validated_parameters
+
+
+# every kind, and each way it can remove addresses the fleet does not list
+REMOVING = [
+    ('atlas_keys', {'name': 'k', 'org_id': ORG, 'api_key': KEY_ID, 'purge': True}, 'Atlas key k purges'),
+    ('atlas_keys', {'name': 'k', 'org_id': ORG, 'api_key': KEY_ID, 'remove_unused_after': '30d'},
+     'Atlas key k removes entries unused for 30d'),
+    ('atlas_service_accounts', {'name': 's', 'org_id': ORG, 'service_account': SA_ID, 'purge': True},
+     'Atlas service account s purges'),
+    ('atlas_service_accounts', {'name': 's', 'project_id': PROJECT, 'service_account': SA_ID,
+                                'remove_unused_after': '30d'}, 'Atlas service account s removes entries unused'),
+    ('atlas_projects', {'name': 'p', 'project_id': PROJECT, 'purge': True}, 'Atlas project p purges'),
+    ('woodcore_keys', {'name': 'w', 'api_key': WC_KEY}, 'Woodcore key w takes its one IP from the fleet'),
+]
+ADDING_ONLY = [
+    ('atlas_keys', {'name': 'k', 'org_id': ORG, 'api_key': KEY_ID}),
+    ('atlas_service_accounts', {'name': 's', 'org_id': ORG, 'service_account': SA_ID}),
+    ('atlas_projects', {'name': 'p', 'project_id': PROJECT}),
+    ('woodcore_keys', {'name': 'w', 'api_key': WC_KEY, 'ip': '198.51.100.7'}),
+]
+
+
+@pytest.mark.parametrize('option, target, refused', REMOVING)
+def test_the_plan_refuses_every_kind_that_removes_under_a_narrowing_limit(option, target, refused):
+    with pytest.raises(fleet.FleetError) as exc:
+        fleet.Plan(params(**{option: [target]}), limit=LIMIT)
+    assert "refusing to run under --limit: the limit 'app1' narrows the play to 1 host(s)" in str(exc.value)
+    assert refused in str(exc.value) and 'Nothing was sent' in str(exc.value)
+    fleet.Plan(params(**{option: [target]}))  # without a narrowing limit the same target is fine
+
+
+@pytest.mark.parametrize('option, target', ADDING_ONLY)
+def test_the_plan_lets_targets_that_only_add_run_under_a_limit(option, target):
+    plan = fleet.Plan(params(**{option: [target]}), limit=LIMIT)
+    assert [t.removes_beyond_its_entries for t in plan.targets] == [None]
+
+
+@pytest.mark.parametrize('play_hosts, unlimited, named, groups, narrows', [
+    (['app1'], ['app1', 'app2'], None, {}, True),
+    # a limit that leaves the whole play (AWX templates often carry one)
+    (['app1', 'app2'], ['app1', 'app2'], None, {}, False),
+    (['app1'], None, None, {}, True),  # the unlimited play cannot be told: assume the limit narrows
+    # the fleet named explicitly (a group): the limit no longer decides the addresses
+    (['app1'], ['app1', 'app2'], ['app1', 'app2'], {'fleet': ['app1', 'app2']}, False),
+    # ansible_play_hosts_all handed in as the fleet is still the limited play
+    (['app1'], ['app1', 'app2'], ['app1'], {'fleet': ['app1', 'app2']}, True),
+    # ... unless it is a group of its own
+    (['app1'], ['app1', 'app2'], ['app1'], {'canary': ['app1']}, False),
+])
+def test_when_a_limit_narrows_the_fleet(play_hosts, unlimited, named, groups, narrows):
+    """What the action plugin asks before it hands the plan a narrowing limit (it imports controller code, so
+    its rule lives in module_utils, where a unit test can reach it)."""
+    assert bool(fleet.limit_narrows(play_hosts, unlimited, named, groups.values())) is narrows
+
+
+def fleet_on(sim, **kwargs):
+    return params(sim.url, fleet_hosts={'a': '203.0.113.10', 'b': '203.0.113.11'}, **kwargs)
+
+
+def test_a_fleet_target_failing_after_its_post_reports_changed_and_what_was_done(atlas):
+    """The fleet's own changed-on-failure path: the POST went through, a DELETE was refused."""
+    atlas.add_fault('status', status=403, method='DELETE', path='/accessList/192.0.2.10$')
+    result = fleet.run(fleet_on(atlas, atlas_keys=[{'name': 'one', 'org_id': ORG, 'api_key': KEY_ID, 'purge': True},
+                                                   {'name': 'two', 'org_id': ORG, 'api_key': KEY2_ID}],
+                                concurrency=1))
+    one, two = result['atlas']
+    assert one['failed'] and one['changed'] is True
+    assert one['added'] == ['203.0.113.10/32', '203.0.113.11/32']
+    assert one['removed'] == ['10.1.0.0/24'] and 'could not remove 192.0.2.10/32' in one['msg']
+    assert 'already done: added 203.0.113.10/32, 203.0.113.11/32; removed 10.1.0.0/24' in one['msg']
+    assert not two['failed'] and two['changed'] and result['changed'] and not result['converged']
+    assert sorted(atlas.access_list(ORG, KEY2_ID)) == ['198.51.100.0/24', '203.0.113.10/32', '203.0.113.11/32']
+
+
+def test_an_unexpected_exception_is_one_targets_failure_and_the_others_keep_their_results(atlas, monkeypatch):
+    real = atlas_utils.AccessList.list_entries
+
+    def list_entries(self):
+        if KEY2_ID in self.path:
+            raise RuntimeError('boom')
+        return real(self)
+
+    monkeypatch.setattr(atlas_utils.AccessList, 'list_entries', list_entries)
+    result = fleet.run(fleet_on(atlas, atlas_keys=[{'name': 'one', 'org_id': ORG, 'api_key': KEY_ID},
+                                                   {'name': 'two', 'org_id': ORG, 'api_key': KEY2_ID}]))
+    one, two = result['atlas']
+    assert not one['failed'] and one['changed'] and one['added'] == ['203.0.113.10/32', '203.0.113.11/32']
+    assert two['failed'] and two['changed'] is False
+    assert two['msg'].startswith('unexpected error (RuntimeError at test_safety_model.py:') and 'boom' in two['msg']
+    assert 'Traceback' not in str(result)
+
+
+def test_a_fleet_larger_than_a_service_account_holds_is_refused_before_any_request():
+    hosts = dict(('h%03d' % i, '10.50.%d.%d' % (i // 250, i % 250 + 1)) for i in range(201))
+    with pytest.raises(fleet.FleetError) as exc:
+        fleet.Plan(params(fleet_hosts=hosts, atlas_service_accounts=[
+            {'name': 's', 'org_id': ORG, 'service_account': SA_ID}]))
+    assert 'Atlas service account s: the wanted entries would give the service account list 201 entries' in \
+        str(exc.value) and 'at most 200' in str(exc.value)
+
+
+def test_project_update_then_a_failed_wait_reports_changed(capsys, atlas, monkeypatch):
+    """Issue 19 item 3: a comment update that went through, then a wait that failed, said changed=false."""
+    seed = atlas_seed()
+    seed['projects'][0]['access_list'] = [{'address': '192.0.2.5', 'comment': 'bastion'}]
+    atlas.reset(seed)
+    atlas.update_settings({'status_result': 'FAILED'})
+    monkeypatch.setattr(atlas_utils.time, 'sleep', lambda s: None)
+    failed, result = run_module(capsys, atlas_project_whitelist.main, dict(
+        base_url=atlas.url, public_key=PUBLIC, private_key=PRIVATE, project_id=PROJECT, retries=0, wait=True,
+        entries=[{'cidr': '192.0.2.5', 'comment': 'bastion (jump host)'}]))
+    assert failed and result['changed'] is True and result['updated'] == ['192.0.2.5/32']
+    assert 'already done: added nothing; removed nothing; updated 192.0.2.5/32' in result['msg']
+    assert atlas.project_access_list(PROJECT) == {'192.0.2.5/32': 'bastion (jump host)'}
+
+
+def test_project_update_then_a_failed_wait_reports_changed_in_the_fleet(atlas, monkeypatch):
+    seed = atlas_seed()
+    seed['projects'][0]['access_list'] = [{'address': '203.0.113.10', 'comment': 'fleet: old-name'}]
+    atlas.reset(seed)
+    atlas.update_settings({'status_result': 'FAILED'})
+    monkeypatch.setattr(atlas_utils.time, 'sleep', lambda s: None)
+    result = fleet.run(params(atlas.url, fleet_hosts={'web1': '203.0.113.10'}, atlas_projects=[
+        {'name': 'prod', 'project_id': PROJECT, 'wait': True}]))
+    project = result['atlas'][0]
+    assert project['failed'] and project['changed'] is True and result['changed']
+    assert atlas.project_access_list(PROJECT) == {'203.0.113.10/32': 'fleet: web1'}
