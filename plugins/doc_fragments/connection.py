@@ -29,8 +29,9 @@ options:
   proxy:
     description:
       - Proxy URL for all requests, for example V(http://proxy.example.com:3128).
-      - The standard C(HTTPS_PROXY), C(HTTP_PROXY) and C(NO_PROXY) environment variables are honoured
-        in any case; this option takes precedence over them.
+      - When set, every request goes through it, whatever C(HTTPS_PROXY), C(HTTP_PROXY), C(ALL_PROXY) and
+        C(NO_PROXY) say.
+      - When not set, those environment variables apply as usual (C(NO_PROXY) included).
     type: str
   retries:
     description:
@@ -51,10 +52,27 @@ options:
       - Waiting for an Atlas token bucket to refill is progress, not failure, and is never charged to it. The
         client paces itself to each bucket (learned from C(RateLimit-Limit) and C(RateLimit-Remaining), refilled
         at the documented rate between answers), and a C(429) with C(Retry-After) pauses every request of that
-        bucket in the run. A run bound by a bucket therefore finishes, however long the refill takes. A server that
-        keeps answering C(429) still ends the run after O(retries).
+        bucket in the run. A run bound by a bucket therefore finishes, however often it waits for a refill; each
+        single wait is bounded by O(rate_limit_max_wait). A server that keeps answering C(429) still ends the run
+        after O(retries).
     type: float
     default: 60
+  rate_limit_max_wait:
+    description:
+      - Upper bound, in seconds, on any single wait for a rate limit; must be greater than 0.
+      - That is the C(Retry-After) (or C(RateLimit-Reset)) of a C(429), or the time until an Atlas token bucket
+        holds a token again, or a pause that another request's C(429) set on the same bucket.
+      - When one wait would be longer, the request fails before waiting, naming the bucket (endpoint set and
+        scope, for example C(Programmatic API Keys) of an organization) and the wait. Other requests of the run
+        that would wait out the same pause fail the same way, without being sent.
+      - Unlike O(retry_max_wait), it does not add waits up, so a long run that waits often for a bucket still
+        finishes. A C(429) outside any known bucket counts against O(retry_max_wait) too.
+      - The default, five minutes, leaves room for Atlas's buckets, which refill per minute (a C(429) asks for
+        at most about 60 s), and for the OAuth token endpoint's limit of about 10 a minute; yet an anomalous
+        answer (a C(Retry-After) of a day, a reset time misread) fails the task within minutes instead of
+        holding it, and the job slot, for hours.
+    type: float
+    default: 300
   allow_http:
     description:
       - Allow a plain C(http://) base URL to a host that is not loopback, for an on-premises server without TLS.

@@ -389,8 +389,8 @@ class AtlasApi(object):
         """Every result of a paginated GET; stops on a short or empty page (totalCount is an estimate)."""
         page = 1
         while True:
-            body = self.client.request('GET', path, params={'pageNum': page, 'itemsPerPage': PAGE_SIZE},
-                                       headers={'Accept': media_type}).json()
+            body = self.client.read_json(self.client.request(
+                'GET', path, params={'pageNum': page, 'itemsPerPage': PAGE_SIZE}, headers={'Accept': media_type}))
             results = body.get('results') or []
             yield from results
             if len(results) < PAGE_SIZE:
@@ -456,8 +456,8 @@ class AtlasApi(object):
         if ID_RE.match(project):
             return project
         try:
-            body = self.client.request('GET', '/api/atlas/v2/groups/byName/%s' % quote(project, safe=''),
-                                       headers={'Accept': V2_MEDIA_TYPE}).json()
+            body = self.client.read_json(self.client.request(
+                'GET', '/api/atlas/v2/groups/byName/%s' % quote(project, safe=''), headers={'Accept': V2_MEDIA_TYPE}))
         except ApiError as exc:
             if exc.status == 404:
                 raise PlanError('no project named %r that these credentials can see; project takes the name or the '
@@ -476,7 +476,8 @@ class AtlasApi(object):
     def _learn_caller_ip(self):
         if self._caller_ip is None:
             try:
-                body = self.client.request('GET', IPINFO_PATH, headers={'Accept': 'application/json'}).json()
+                body = self.client.read_json(self.client.request('GET', IPINFO_PATH,
+                                                                 headers={'Accept': 'application/json'}))
                 self._caller_ip = addresses.parse_network(str(body['currentIpv4Address']))
             except (ApiError, ValueError, KeyError, TypeError, addresses.AddressError) as exc:
                 raise PlanError('cannot learn the address Atlas sees this controller call from: GET %s (a private, '
@@ -536,7 +537,7 @@ class AccessList(object):
         if not read_back or answer is None:
             return []
         try:
-            return [Entry(raw, self.kind) for raw in (answer.json().get('results') or [])]
+            return [Entry(raw, self.kind) for raw in (self.api.client.read_json(answer).get('results') or [])]
         except (ValueError, AttributeError):
             return []
 
@@ -554,8 +555,8 @@ class AccessList(object):
 
     def status(self, entry):
         """The project list's GET .../{entry}/status: PENDING, ACTIVE or FAILED [V]."""
-        body = self.api.client.request('GET', '%s/%s/status' % (self.path, self._segment(entry)),
-                                       headers={'Accept': self.media_type}).json()
+        body = self.api.client.read_json(self.api.client.request(
+            'GET', '%s/%s/status' % (self.path, self._segment(entry)), headers={'Accept': self.media_type}))
         return (body or {}).get('STATUS')
 
     def caller_network(self, removing):

@@ -20,7 +20,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.addresses im
     AddressError, HAS_NETADDR, NETADDR_IMPORT_ERROR,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
-    UNKNOWN, ApiClient, ApiError, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
+    RATE_LIMIT_MAX_WAIT, UNKNOWN, ApiClient, ApiError, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
 )
 
 
@@ -105,6 +105,7 @@ def http_argument_spec():
         proxy=dict(type='str'),
         retries=dict(type='int', default=5),
         retry_max_wait=dict(type='float', default=60.0),
+        rate_limit_max_wait=dict(type='float', default=RATE_LIMIT_MAX_WAIT),
         allow_http=dict(type='bool', default=False),
     )
 
@@ -124,6 +125,9 @@ def validate_http_params(params):
         raise PlanError('retries must be 0 or more, got %r' % params['retries'])
     if params['retry_max_wait'] < 0:
         raise PlanError('retry_max_wait must be 0 or more, got %r' % params['retry_max_wait'])
+    # .get: params built by hand (tests, older callers) may lack it; the argspec always sets it
+    if params.get('rate_limit_max_wait', RATE_LIMIT_MAX_WAIT) <= 0:
+        raise PlanError('rate_limit_max_wait must be greater than 0, got %r' % params['rate_limit_max_wait'])
 
 
 def check_not_negative(params, names, error=PlanError):
@@ -144,7 +148,8 @@ def client_from_params(params, base_url, auth=None, **kwargs):
     return ApiClient(
         base_url, auth=auth, timeout=params['timeout'], validate_certs=params['validate_certs'],
         ca_path=params['ca_path'], proxy=params['proxy'], retries=params['retries'],
-        retry_max_wait=params['retry_max_wait'], **kwargs)
+        retry_max_wait=params['retry_max_wait'],
+        rate_limit_max_wait=params.get('rate_limit_max_wait', RATE_LIMIT_MAX_WAIT), **kwargs)
 
 
 # How the journal's actions read in "already done: ..." (Atlas lists, then Woodcore keys).

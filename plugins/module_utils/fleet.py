@@ -258,7 +258,8 @@ def _atlas_params(params, target):
         project_id=target.get('project_id'), api_version=params['api_version'],
         api_path_prefix=params['api_path_prefix'], timeout=params['timeout'],
         validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
-        retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'])
+        retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'],
+        rate_limit_max_wait=params['rate_limit_max_wait'])
 
 
 def _woodcore_params(params, key, ip):
@@ -271,7 +272,8 @@ def _woodcore_params(params, key, ip):
         resend_after=params['woodcore_resend_after'], profile_ip_field=key.get('profile_ip_field'),
         profile_pending_field=key.get('profile_pending_field'), timeout=params['timeout'],
         validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
-        retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'])
+        retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'],
+        rate_limit_max_wait=params['rate_limit_max_wait'])
 
 
 class Plan(object):

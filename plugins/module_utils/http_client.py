@@ -11,8 +11,14 @@
   where it has no knob: 429/502/503/504 are retried for every method (the server refused
   before acting), ``RateLimit-Reset``/``X-RateLimit-Reset`` are honoured when there is no
   ``Retry-After``, the sleeps are injectable, and the total wait of a run is bounded.
+  No single rate-limit wait (a 429's, or a bucket's refill) is longer than ``rate_limit_max_wait``: past
+  it the request fails, naming the bucket and the wait, before sleeping.
   Connection errors and read timeouts are retried only for idempotent methods (GET,
   DELETE, ...), as urllib3 does with ``allowed_methods``.
+* ``proxy`` is passed with every request, which requests ranks above ``HTTPS_PROXY``/``HTTP_PROXY``
+  (it ranks ``Session.proxies`` below them); without it the environment applies, ``NO_PROXY`` included.
+* A body is read as JSON only through :meth:`ApiClient.read_json`: an answer that is not JSON (a captive
+  portal, a proxy's error page) is an :class:`ApiError` naming what came, never a ``JSONDecodeError``.
 * Every failure is raised as :class:`ApiError`, which the error boundary of each target
   (``common.TargetRun``) turns into a structured failure in one place.
 * Every write is journaled as it happens (:class:`WriteJournal`): what the server acknowledged, and
@@ -59,6 +65,11 @@ RETRY_STATUSES = frozenset([429, 502, 503, 504])
 # Answers after which a write may or may not have been applied (the server failed while, or after, acting).
 UNKNOWN_OUTCOME_STATUSES = frozenset([500, 502, 504])
 BODY_EXCERPT_CHARS = 300
+NOT_JSON_EXCERPT_CHARS = 120
+# The longest single wait for a rate limit (rate_limit_max_wait): Atlas's buckets refill per minute and the
+# OAuth token endpoint allows ~10 a minute, so a sane Retry-After is at most ~60 s. Five minutes leaves room
+# for that and a slow refill, yet a day-long Retry-After (or a reset epoch read as seconds) fails in minutes.
+RATE_LIMIT_MAX_WAIT = 300.0
 
 
 class ApiError(Exception):
@@ -168,6 +179,20 @@ class RetryBudgetExhausted(Exception):
             % (wanted, waited, budget))
 
 
+class RateLimitWaitTooLong(Exception):
+    """Raised before sleeping when one rate-limit wait would exceed ``rate_limit_max_wait``."""
+
+    def __init__(self, bucket, wanted, ceiling, why):
+        super(RateLimitWaitTooLong, self).__init__(
+            '%s asks to wait %.1fs (%s), beyond rate_limit_max_wait (%.1fs); gave up instead of waiting. Raise '
+            'rate_limit_max_wait to wait it out' % (bucket, wanted, why, ceiling))
+
+
+def _check_rate_limit_wait(ceiling, bucket, wanted, why):
+    if ceiling is not None and wanted > ceiling:
+        raise RateLimitWaitTooLong(bucket, wanted, ceiling, why)
+
+
 # A worker waiting for a token looks again at least this often: meanwhile another worker's answer may show
 # that the server holds more tokens than the mirror believed (it refilled in a step, or faster than documented).
 PACER_RECHECK = 0.25
@@ -222,12 +247,24 @@ class Pacer(object):
     of that bucket for its Retry-After. Waiting for a bucket is progress, not failure: it is never charged to
     the retry wait budget."""
 
-    def __init__(self, classify, clock=None, sleep=None):
+    def __init__(self, classify, clock=None, sleep=None, max_wait=None):
         self.classify = classify
         self.clock = clock or time.monotonic
         self.sleep = sleep or time.sleep
+        # the longest single wait for a bucket (the client sets its rate_limit_max_wait); None: no ceiling
+        self.max_wait = max_wait
         self._buckets = {}
         self._lock = threading.Lock()
+
+    def name(self, path):
+        """The bucket of a request, as a user reads it: endpoint set and scope key."""
+        found = self.classify(path)
+        if found is None:
+            return None
+        key = found[0]
+        if isinstance(key, tuple) and len(key) == 2:
+            return "the rate limit '%s' of %s" % key if key[1] else "the rate limit '%s'" % key[0]
+        return 'the rate limit %s' % (key,)
 
     def _bucket(self, path):
         found = self.classify(path)
@@ -247,6 +284,9 @@ class Pacer(object):
                 wait, paused = bucket.take(self.clock(), new_request=not retry)
             if wait <= 0:
                 return
+            # before sleeping: a pause another worker's 429 set, or a refill, longer than the ceiling
+            _check_rate_limit_wait(self.max_wait, self.name(path), wait,
+                                   'paused by a 429' if paused else 'waiting for a token')
             self.sleep(wait if paused else min(wait, PACER_RECHECK))
 
     def after(self, path, headers):
@@ -288,10 +328,11 @@ def _header_int(headers, name):
 class _RetryState(object):
     """Shared by every Retry object of one client: injectable sleep/clock and the wait budget."""
 
-    def __init__(self, budget, sleep, clock):
+    def __init__(self, budget, sleep, clock, rate_limit_max_wait=None):
         self.budget = budget
         self.sleep = sleep
         self.clock = clock
+        self.rate_limit_max_wait = rate_limit_max_wait
         self.waited = 0.0
         self.lock = threading.Lock()
         self.local = threading.local()
@@ -304,6 +345,10 @@ class RetryPolicy(Retry):
     def __init__(self, *args, **kwargs):
         self.state = kwargs.pop('state')
         super(RetryPolicy, self).__init__(*args, **kwargs)
+        if getattr(self, 'retry_after_max', None) is not None:
+            # newer urllib3 clamps Retry-After to 6 h and would wait that; rate_limit_max_wait fails instead,
+            # naming what the server really asked for
+            self.retry_after_max = float('inf')
 
     def new(self, **kw):
         kw.setdefault('state', self.state)
@@ -346,8 +391,14 @@ class RetryPolicy(Retry):
         url = (getattr(response, 'url', None) if response is not None else None) or \
             (self.history[-1].url if self.history else None) or ''
         path = urlsplit(url).path
-        if response is not None and response.status == 429 and state.pacer is not None and \
-                state.pacer.pause(path, wait):
+        if response is not None and response.status == 429:
+            paced = state.pacer is not None and state.pacer.pause(path, wait)
+            # the pause is set first: the other workers of the bucket then fail without sending either
+            bucket = (state.pacer.name(path) if paced else None) or "the server's rate limit for %s" % path
+            _check_rate_limit_wait(state.rate_limit_max_wait, bucket, wait, 'told by a 429')
+        else:
+            paced = False
+        if paced:
             # a token bucket said wait: progress, not failure; the other workers of the bucket wait too
             if wait > 0:
                 state.sleep(wait)
@@ -466,7 +517,8 @@ class ClientCredentialsAuth(AuthBase):
     """OAuth2 client credentials (Atlas service accounts).
 
     The token is fetched once per run, reused until shortly before it expires, and
-    refreshed once when a request comes back 401 (revoked or expired early).
+    refreshed when a request comes back 401 (revoked or expired early): once per rejected token, however
+    many threads saw it rejected (the token endpoint allows ~10 a minute, an account ~100 live tokens).
     """
 
     EXPIRY_MARGIN = 60.0
@@ -481,9 +533,17 @@ class ClientCredentialsAuth(AuthBase):
         self._local = threading.local()
         client.add_secret(client_secret)
 
-    def token(self, force=False):
+    def token(self):
         with self._lock:
-            if force or self._token is None or self._client.clock() >= self._expires_at:
+            if self._token is None or self._client.clock() >= self._expires_at:
+                self._fetch()
+            return self._token
+
+    def refresh(self, rejected):
+        """The token after the server rejected ``rejected``: a new one only if ``rejected`` is still the current
+        token; a thread that was rejected with a token another thread has already replaced reuses the new one."""
+        with self._lock:
+            if self._token is None or self._token == rejected:
                 self._fetch()
             return self._token
 
@@ -491,8 +551,8 @@ class ClientCredentialsAuth(AuthBase):
         response = self._client.request(
             'POST', self._token_path, data={'grant_type': 'client_credentials'}, auth=self._basic, write=False,
             headers={'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded'})
+        payload = self._client.read_json(response)
         try:
-            payload = response.json()
             token = payload['access_token']
             lifetime = float(payload.get('expires_in', 3600))
         except (ValueError, KeyError, TypeError):
@@ -516,11 +576,19 @@ class ClientCredentialsAuth(AuthBase):
         response.content  # pylint: disable=pointless-statement  # drain, so the connection can be reused
         response.close()
         retry = response.request.copy()
-        retry.headers['Authorization'] = 'Bearer %s' % self.token(force=True)
+        # the token this very request carried: refreshed only if no other thread has replaced it meanwhile
+        rejected = (retry.headers.get('Authorization') or '').split(' ', 1)[-1]
+        retry.headers['Authorization'] = 'Bearer %s' % self.refresh(rejected)
         new = response.connection.send(retry, **kwargs)
         new.history.append(response)
         new.request = retry
         return new
+
+
+def _may_have_acted(history):
+    """Whether one of these retried attempts reached the server and failed there, or lost its answer."""
+    return any(a.status in UNKNOWN_OUTCOME_STATUSES or (a.status is None and 'NewConnectionError' not in repr(a.error))
+               for a in history)
 
 
 def json_object(response):
@@ -550,7 +618,7 @@ class ApiClient(object):
     def __init__(self, base_url, auth=None, timeout=30.0, validate_certs=True, ca_path=None, proxy=None,
                  retries=5, retry_max_wait=60.0, backoff_factor=0.5, headers=None, error_parser=None,
                  redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16, error_hint=None,
-                 pacer=None, redactor=None):
+                 pacer=None, redactor=None, rate_limit_max_wait=RATE_LIMIT_MAX_WAIT):
         self.base_url = base_url.rstrip('/')
         # error_hint(status, code, body) -> what to do about an HTTP error, or None (provider-specific)
         self.error_hint = error_hint
@@ -564,8 +632,11 @@ class ApiClient(object):
             self.redactor.add_pattern(pattern, replacement)
         install_log_filter()
         self.journal = WriteJournal()
-        self._state = _RetryState(float(retry_max_wait), sleep or time.sleep, self.clock)
+        self.rate_limit_max_wait = float(rate_limit_max_wait) if rate_limit_max_wait is not None else None
+        self._state = _RetryState(float(retry_max_wait), sleep or time.sleep, self.clock, self.rate_limit_max_wait)
         self._state.pacer = self.pacer = pacer
+        if pacer is not None:
+            pacer.max_wait = self.rate_limit_max_wait
         self._retry_args = (retries, backoff_factor, pool_size)
         # never more requests in flight than pooled connections (threads beyond it would open and throw
         # away connections, and urllib3 would warn about each)
@@ -583,8 +654,12 @@ class ApiClient(object):
         # Passed with every request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override Session.verify.
         self.verify = (ca_path or True) if validate_certs else False
         self.session.verify = self.verify
+        # Passed with every request too: requests ranks Session.proxies below HTTPS_PROXY/HTTP_PROXY, and a
+        # request's own proxies above them. None: the environment decides (NO_PROXY included).
+        self.proxies = None
         if proxy:
-            self.session.proxies = {'http': proxy, 'https': proxy}
+            self.proxies = {'http': proxy, 'https': proxy}
+            self.session.proxies = dict(self.proxies)
             self.add_secret_from_url(proxy)
         if auth is not None:
             self.session.auth = auth(self) if callable(auth) and not isinstance(auth, AuthBase) else auth
@@ -683,19 +758,34 @@ class ApiClient(object):
             shown_path += '?' + '&'.join('%s=%s' % (k, v) for k, v in params.items())
         self._state.local.history = ()
         kwargs = dict(params=params, json=json, data=data, headers=headers, timeout=self.timeout, verify=self.verify)
+        if self.proxies:
+            kwargs['proxies'] = self.proxies
         if auth is not None:
             kwargs['auth'] = auth
         response = failure = None
         with self._slot():
             if self.pacer is not None:
-                self.pacer.before(path)
+                try:
+                    self.pacer.before(path)
+                except RateLimitWaitTooLong as exc:
+                    raise ApiError('%s %s: %s; not sent' % (method, shown_url, self.redact(exc)), method=method,
+                                   url=shown_url, tries=0)
             try:
                 response = self._session_for(retry_statuses).request(method, url, **kwargs)
-            except (RetryBudgetExhausted, requests.exceptions.RequestException) as exc:
+            except (RetryBudgetExhausted, RateLimitWaitTooLong, requests.exceptions.RequestException) as exc:
                 failure = exc
             finally:
                 if self.pacer is not None:
                     self.pacer.after(path, response.headers if response is not None else None)
+        if isinstance(failure, RateLimitWaitTooLong):
+            history = self._state.local.history
+            for attempt in history:
+                self._log(method, shown_path, attempt.status)
+            # a 429 is a refusal before acting; an earlier attempt that failed at the server may have acted
+            error = ApiError('%s %s: %s' % (method, shown_url, self.redact(failure)), method=method, url=shown_url,
+                             status=history[-1].status if history else None, tries=len(history))
+            error.outcome_unknown = _may_have_acted(history)
+            raise error
         if isinstance(failure, RetryBudgetExhausted):
             # urllib3 counted the attempt that failed before the wait that did not fit the budget
             history = self._state.local.history
@@ -706,10 +796,7 @@ class ApiClient(object):
             cause = 'HTTP %s' % last.status if last.status else self.redact(last.error)
             error = ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, failure, cause),
                              method=method, url=shown_url, status=last.status, tries=tries)
-            # an attempt that reached the server and failed there, or whose answer was lost, may have acted
-            error.outcome_unknown = any(a.status in UNKNOWN_OUTCOME_STATUSES or
-                                        (a.status is None and 'NewConnectionError' not in repr(a.error))
-                                        for a in history)
+            error.outcome_unknown = _may_have_acted(history)
             raise error
         if failure is not None:
             tries = len(self._state.local.history) + 1
@@ -723,6 +810,30 @@ class ApiClient(object):
             return response
         final_leg = getattr(getattr(response.raw, 'retries', None), 'history', None) or ()
         raise self._http_error(method, shown_url, response, len(final_leg) + 1)
+
+    def read_json(self, response):
+        """The JSON body of an answer: the one way this collection reads one. A body that is not JSON (a captive
+        portal or a proxy's error page answering 200) raises ApiError naming the request, the status, the content
+        type and a short redacted excerpt, instead of a JSONDecodeError that would end the run with a traceback.
+        After a write, such an answer leaves the outcome unknown: it may not come from the API at all."""
+        try:
+            return response.json()
+        except ValueError:
+            pass
+        method = getattr(getattr(response, 'request', None), 'method', None) or 'GET'
+        shown_url = self.redact(response.url)
+        content_type = response.headers.get('Content-Type') or 'no Content-Type'
+        # redacted whole before it is cut, so no secret survives half-masked at the cut
+        text = ' '.join(self.redact(response.text or '').split())
+        excerpt = text[:NOT_JSON_EXCERPT_CHARS] + ('...' if len(text) > NOT_JSON_EXCERPT_CHARS else '')
+        write = method not in ('GET', 'HEAD')
+        error = ApiError(
+            '%s %s: answered %d with a body that is not JSON: %s, %s (a proxy or captive portal?)%s'
+            % (method, shown_url, response.status_code, content_type, repr(excerpt) if excerpt else 'empty',
+               '; the request may or may not have been applied' if write else ''),
+            method=method, url=shown_url, status=response.status_code, body_excerpt=excerpt, ambiguous=write)
+        error.outcome_unknown = write
+        raise error
 
     @staticmethod
     def _retry_history(response):

@@ -79,28 +79,66 @@ def redact_everywhere(text):
     return text
 
 
+def _redact_record(record):
+    """Format the record's message now, redacted (its arguments are gone, so nothing formats the secret
+    later), and its exception and stack text likewise."""
+    try:
+        message = record.getMessage()
+    except Exception:  # pylint: disable=broad-except  # a malformed record is not ours to break
+        return
+    record.msg, record.args = redact_everywhere(message), None
+    if record.exc_info and not record.exc_text:
+        # a formatter would print the exception (its URL) from exc_info later: the redacted text wins
+        record.exc_text = redact_everywhere(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = redact_everywhere(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact_everywhere(record.stack_info)
+
+
 class _RedactingFilter(logging.Filter):
-    """Formats a record's message, redacts it, and keeps the record (its arguments are gone)."""
+    """Redacts a record and keeps it."""
 
     def filter(self, record):
-        try:
-            message = record.getMessage()
-        except Exception:  # pylint: disable=broad-except  # a malformed record is not ours to break
-            return True
-        record.msg, record.args = redact_everywhere(message), None
+        _redact_record(record)
         return True
 
 
-# Logger filters apply only to records logged on that very logger, not on its children: name each
-# logger urllib3 and requests log to.
+# The HTTP libraries' loggers: these and every child (urllib3.connectionpool logs "Retrying ... <url>",
+# urllib3.http2.connection and others come and go with urllib3's versions).
+LOGGER_PREFIXES = ('urllib3', 'requests')
+# Logger filters apply only to records logged on that very logger, not on its children: named here for the
+# loggers urllib3 and requests create at import. The record factory below covers any other child.
 LOGGERS = ('urllib3', 'urllib3.connectionpool', 'urllib3.poolmanager', 'urllib3.connection', 'urllib3.response',
            'urllib3.util.retry', 'requests')
 _FILTER = _RedactingFilter()
+_INSTALL_LOCK = threading.Lock()
+
+
+def _ours(name):
+    return any(name == prefix or name.startswith(prefix + '.') for prefix in LOGGER_PREFIXES)
+
+
+class _RedactingFactory(object):
+    """Wraps the process's log record factory: a record of an HTTP library's logger (any child included) is
+    redacted when it is made, before any filter, handler or formatter (Ansible's log_path) sees it."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+
+    def __call__(self, name, *args, **kwargs):
+        record = self.wrapped(name, *args, **kwargs)
+        if _ours(name or ''):
+            _redact_record(record)
+        return record
 
 
 def install_log_filter():
-    """Redact every record of the HTTP libraries' loggers (idempotent)."""
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    """Redact every record of the HTTP libraries' loggers and their children (idempotent)."""
+    with _INSTALL_LOCK:
+        if not isinstance(logging.getLogRecordFactory(), _RedactingFactory):
+            logging.setLogRecordFactory(_RedactingFactory(logging.getLogRecordFactory()))
+        for name in LOGGERS:
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)

@@ -242,7 +242,7 @@ class WoodcoreApi(object):
         self.scope = scope
 
     def profile(self):
-        body = self.client.request('GET', '/gateway/keyprofile').json()
+        body = self.client.read_json(self.client.request('GET', '/gateway/keyprofile'))
         return Profile(body.get('data') if isinstance(body, dict) else None, self.ip_field, self.pending_field)
 
     def request_whitelist(self, ip):
@@ -257,8 +257,9 @@ class WoodcoreApi(object):
                             write=Write(self.scope, 'approve', [ip]))
 
     def remove(self, ip):
-        body = self.client.request('POST', '/gateway/apiKeys/remove-whitelistedip', json={'ips': ip},
-                                   retry_statuses=(429,), write=Write(self.scope, 'request_removal', [ip])).json()
+        body = self.client.read_json(self.client.request(
+            'POST', '/gateway/apiKeys/remove-whitelistedip', json={'ips': ip}, retry_statuses=(429,),
+            write=Write(self.scope, 'request_removal', [ip])))
         return body if isinstance(body, dict) else {}
 
 
