@@ -105,6 +105,7 @@ KINDS = dict((kind.name, kind) for kind in (
              post_retry=(409, 500), max_entries=200),
 ))
 DEFAULT_COMMENT = 'managed by apiaccess.ipwhitelist'
+MAX_COMMENT = 80  # [V] a longer project-list comment is refused (400 INVALID_NETWORK_PERMISSION_COMMENT)
 SECURITY_GROUP_RE = re.compile(r'^([0-9]+/)?sg-[0-9a-f]+$')
 
 
@@ -1033,8 +1034,9 @@ def parse_project_entries(values, comment=None, delete_after=None, allow_any=Fal
                 key = addresses.parse_network(str(spec['cidr']), allow_any=allow_any)
             explicit = spec.get('comment') is not None or comment is not None
             text = spec.get('comment') if spec.get('comment') is not None else (comment or DEFAULT_COMMENT)
-            if len(text) > 80:
-                raise PlanError('%s: comment %r is %d characters; Atlas takes at most 80' % (label, text, len(text)))
+            if len(text) > MAX_COMMENT:
+                raise PlanError('%s: comment %r is %d characters; Atlas takes at most %d'
+                                % (label, text, len(text), MAX_COMMENT))
             expiry = spec.get('delete_after', delete_after)
             if expiry and isinstance(key, SecurityGroup):
                 raise PlanError('%s: a security group cannot be a temporary entry (Atlas: expiration dates are only '

@@ -181,9 +181,12 @@ ATLAS_OPTIONS = (
 )
 
 
+CUT_MARKER = ', ...)'
+
+
 def host_comments(fleet, networks, prefix):
     """sort_key -> comment naming the hosts an entry covers: 'fleet: web001', or for a merged block
-    'fleet: 4 hosts (web001, web002, ...)', cut to Atlas's 80 characters."""
+    'fleet: 4 hosts (web001, web002, ...)', cut to Atlas's 80 characters (atlas.MAX_COMMENT)."""
     hosts = []
     for host in sorted(fleet):
         try:
@@ -199,8 +202,9 @@ def host_comments(fleet, networks, prefix):
             text = prefix + covered[0]
         else:
             text = '%s%d hosts (%s)' % (prefix, len(covered), ', '.join(covered))
-        if len(text) > 80:
-            text = text[:76].rsplit(',', 1)[0] + ', ...)'
+        if len(text) > atlas.MAX_COMMENT:
+            # whole host names only, then the marker: at most MAX_COMMENT characters with it
+            text = text[:atlas.MAX_COMMENT - len(CUT_MARKER)].rsplit(',', 1)[0] + CUT_MARKER
         comments[addresses.sort_key(net)] = text
     return comments
 
@@ -496,10 +500,13 @@ def _pending_requests(params, woodcore_results):
 
 
 def _diffs(provider, results):
-    """One before/after diff per changed key, headed with the key's name."""
-    label = '%s %%s' % provider
-    return [dict(before_header=label % r['name'], after_header=label % r['name'], **r['diff'])
-            for r in results if r.get('diff') and r['changed']]
+    """One before/after diff per changed target, headed with its kind's label and its name (as the summary)."""
+    diffs = []
+    for r in results:
+        if r.get('diff') and r['changed']:
+            header = '%s %s' % (SUMMARY_LABELS.get(r.get('kind'), provider), r['name'])
+            diffs.append(dict(before_header=header, after_header=header, **r['diff']))
+    return diffs
 
 
 def _listing(entries, limit=4):

@@ -108,3 +108,29 @@ def test_one_failing_key_is_reported_and_the_rest_converge(atlas, woodcore, tmp_
     assert result['failed'] and not result['converged']
     assert result['msg'].startswith('1 of 2 keys failed: ghost: no API key with public key')
     assert '203.0.113.10/32' in atlas.access_list(ORG, KEY2_ID)
+
+
+def test_host_comments_never_exceed_what_atlas_takes():
+    """A merged block's comment was cut to 81 characters ('fleet: 16 hosts (workers016, ..., ...)'), which Atlas
+    refuses (400 INVALID_NETWORK_PERMISSION_COMMENT): every name length and host count, cut at whole names."""
+    from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses, atlas
+    block = addresses.parse_networks(['10.0.0.0/24'])
+    for name_length in range(1, 30):
+        for count in range(1, 40):
+            hosts = dict(('h%0*d' % (name_length, i), '10.0.0.%d' % (i + 1)) for i in range(count))
+            text = fleet.host_comments(hosts, block, 'fleet: ')[addresses.sort_key(block[0])]
+            assert len(text) <= atlas.MAX_COMMENT, (name_length, count, text)
+            shown = text[len('fleet: '):].split('(', 1)[-1].rstrip(')').split(', ')
+            assert all(n in hosts or n == '...' for n in shown), text  # whole names only
+    hosts = dict(('workers%03d' % i, '10.0.0.%d' % i) for i in range(1, 17))
+    assert fleet.host_comments(hosts, block, 'fleet: ')[addresses.sort_key(block[0])] == \
+        'fleet: 16 hosts (workers001, workers002, workers003, workers004, ...)'
+
+
+def test_diffs_are_headed_like_the_summary_for_every_kind(atlas, woodcore, tmp_path):
+    from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import PROJECT, SA_ID
+    result = fleet.run(params(atlas, woodcore, tmp_path, atlas_keys=[{'org_id': ORG, 'api_key': KEY_ID, 'name': 'k'}],
+                              atlas_service_accounts=[{'org_id': ORG, 'service_account': SA_ID, 'name': 's'}],
+                              atlas_projects=[{'project_id': PROJECT, 'name': 'p'}]), check_mode=True, diff=True)
+    assert [d['before_header'] for d in result['diff']] == ['atlas k', 'atlas-sa s', 'project p']
+    assert [line.split()[:2] for line in result['summary']] == [['atlas', 'k'], ['atlas-sa', 's'], ['project', 'p']]
