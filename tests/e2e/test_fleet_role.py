@@ -315,3 +315,18 @@ def test_limit_without_purge_only_adds_the_limited_hosts(tmp_path, atlas, woodco
                            extra_vars=extra)
     assert run.rc == 0, run.output[-3000:]
     assert sorted(atlas.access_list(ORG, KEY2_ID)) == sorted(before + ['203.0.113.10/32'])
+
+
+def test_role_options_reach_the_fleet(tmp_path, atlas, woodcore, env, ansible_playbook):
+    """fleet_whitelist_woodcore_resend_after below 0 is refused before any request (as the module refuses it);
+    fleet_whitelist_woodcore_request_otp=false stops the OTP email."""
+    inv = inventory(tmp_path, FLEET)
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, env=env, extra_vars=keys(
+        tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_woodcore_resend_after=-1))
+    assert run.rc != 0 and 'woodcore_resend_after must be 0 or more, got -1' in run.stdout, run.output[-3000:]
+    assert atlas.log == [] and woodcore.log == []
+    run = ansible_playbook(ROOT_PLAYBOOK, '-i', inv, env=env, extra_vars=keys(
+        tmp_path, woodcore_ip='198.51.100.254', fleet_whitelist_atlas_keys=[],
+        fleet_whitelist_woodcore_request_otp=False))
+    assert run.rc != 0 and 'request_otp=false' in run.stdout, run.output[-3000:]
+    assert woodcore.emails() == [] and [e['method'] for e in woodcore.log] == ['GET']

@@ -73,3 +73,20 @@ def test_role_option_docs_hold_no_jinja():
     for name, option in specs['argument_specs']['main']['options'].items():
         text = yaml.safe_dump(option)
         assert '{{' not in text and '{%' not in text, name
+
+
+def test_the_role_passes_every_fleet_option_and_documents_every_variable():
+    """Issue 19 item 12: the role did not expose allow_http, proxy, woodcore_request_otp, woodcore_resend_after
+    or rate_limit_max_wait. Every fleet_converge option but ``fleet`` (built from hostvars) reaches it, each
+    through a documented fleet_whitelist_ variable."""
+    import re
+    from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import fleet
+    role = ROOT / 'roles' / 'fleet_whitelist'
+    tasks = yaml.safe_load((role / 'tasks' / 'main.yml').read_text())
+    passed = tasks[0]['apiaccess.ipwhitelist.fleet_converge']
+    assert set(fleet.argument_spec()) - set(passed) == {'fleet'}
+    documented = set(yaml.safe_load((role / 'meta' / 'argument_specs.yml').read_text())
+                     ['argument_specs']['main']['options'])
+    used = set(re.findall(r'\bfleet_whitelist_\w+', (role / 'tasks' / 'main.yml').read_text()))
+    registered = {'fleet_whitelist_result', 'fleet_whitelist_approved'}
+    assert used - registered <= documented, sorted(used - registered - documented)
