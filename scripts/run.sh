@@ -47,7 +47,8 @@ echo "atlas:    $ATLAS   woodcore: $WOODCORE/api/v2"
 export MONGODB_ATLAS_BASE_URL=$ATLAS WOODCORE_BASE_URL=$WOODCORE/api/v2
 export MONGODB_ATLAS_PUBLIC_API_KEY=ansctl01 MONGODB_ATLAS_PRIVATE_API_KEY=0f6e2a9c-demo-4c1b-9e2a-automation01
 PLAY=(ansible-playbook -i playbooks/demo/inventory.yml playbooks/fleet.yml -e @playbooks/demo/keys.yml
-      -e "fleet_whitelist_woodcore_pending_state_path=$WORK/woodcore-pending.json")
+      -e "fleet_whitelist_woodcore_pending_state_path=$WORK/woodcore-pending.json"
+      -e "demo_staging_until=$(date -u -d '+8 hours' +%Y-%m-%dT%H:%M:%SZ)")  # one end time for every run
 
 # Each run shows its summary (one line per key) and its full recap; the check run also its diff.
 from_converge() { sed -n '/fleet_whitelist : Converge Atlas/,$p'; }
