@@ -20,6 +20,7 @@ import calendar
 import contextlib
 import datetime
 import functools
+import json
 import re
 import threading
 import time
@@ -45,6 +46,7 @@ ID_RE = re.compile(r'^[a-f0-9]{24}$')
 PUBLIC_KEY_RE = re.compile(r'^[a-z0-9]{8}$')
 CLIENT_ID_RE = re.compile(r'^mdb_sa_id_[a-fA-F0-9]{24}$')
 IPINFO_PATH = '/api/private/ipinfo'
+ORG_SETTINGS_PATH = '/api/atlas/v2/orgs/%s/settings'  # [V] issue 20; GET Organization Member, PATCH Owner
 # A POST that conflicts with a concurrent writer is re-planned this many times.
 MAX_POST_ROUNDS = 3
 
@@ -170,6 +172,16 @@ def access_list_argument_spec():
 def concurrency_argument_spec():
     """Requests in flight at once (doc fragment ``access_list.CONCURRENCY``)."""
     return dict(concurrency=dict(type='int', default=8))
+
+
+def org_settings_scope(org_id):
+    """The journal scope of an organization's settings (issue 20)."""
+    return 'org-settings:%s' % org_id
+
+
+def json_value(value):
+    """A setting's value as JSON writes it (true, 8760, "text"), for journal items and messages."""
+    return json.dumps(value)
 
 
 def error_parser(response):
@@ -466,6 +478,26 @@ class AtlasApi(object):
             raise
         return body['id']
 
+    # organization settings (issue 20: the access-list requirement)
+
+    def org_settings(self, org_id):
+        """The organization's settings [V]: GET /api/atlas/v2/orgs/{orgId}/settings (Organization Member), a dict
+        with ``apiAccessListRequired`` (bool), ``multiFactorAuthRequired``, ``restrictEmployeeAccess``,
+        ``genAIFeaturesEnabled``, ``maxServiceAccountSecretValidityInHours``, ``securityContact``. Not paced: the
+        rate-limit table names no endpoint set for these operations (see RATE_LIMIT_BUCKETS)."""
+        return self.client.read_json(self.client.request('GET', ORG_SETTINGS_PATH % org_id,
+                                                         headers={'Accept': V2_MEDIA_TYPE}))
+
+    def update_org_settings(self, org_id, changes):
+        """PATCH the given settings (Organization Owner) [V]; returns the settings Atlas answers with (200 with the
+        settings [I]). Journaled as ``update_settings`` of ``org-settings:<orgId>``, one item per field
+        (``apiAccessListRequired=true``)."""
+        items = ['%s=%s' % (name, json_value(value)) for name, value in sorted(changes.items())]
+        answer = self.client.request('PATCH', ORG_SETTINGS_PATH % org_id, json=dict(changes),
+                                     headers={'Accept': V2_MEDIA_TYPE, 'Content-Type': V2_MEDIA_TYPE},
+                                     write=Write(org_settings_scope(org_id), 'update_settings', items))
+        return self.client.read_json(answer)
+
     # the caller
 
     def caller_ip(self):
@@ -591,6 +623,8 @@ RATE_LIMIT_BUCKETS = (
     (re.compile(r'/groups/([0-9a-f]{24})/accessList'), 'Project IP Access List', 500 / 60.0),
     (re.compile(r'/api/atlas/v2/groups(?:/byName/.*)?()$'), 'Projects', 500 / 60.0),
 )
+# Not paced: GET|PATCH /orgs/{orgId}/settings (issue 20); the documented rate-limit table names no endpoint set
+# for it, so which bucket (if any) it draws from is unknown.
 
 
 def rate_limit_bucket(path):

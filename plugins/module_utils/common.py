@@ -155,7 +155,8 @@ def client_from_params(params, base_url, auth=None, **kwargs):
 # How the journal's actions read in "already done: ..." (Atlas lists, then Woodcore keys).
 WRITE_WORDS = (('add', 'added'), ('remove', 'removed'), ('update', 'updated'),
                ('request_otp', 'requested an OTP for'), ('request_removal', 'requested the removal of'),
-               ('approve', 'approved'))
+               ('approve', 'approved'),
+               ('update_settings', 'changed the organization setting'))  # issue 20: atlas_org_access_policy
 LIST_FIELDS = (('add', 'added'), ('remove', 'removed'), ('update', 'updated'))
 
 

@@ -138,6 +138,16 @@ class AtlasSimulator(Simulator):
         # [V] project-scoped token bucket of the "Project IP Access List" set: 1200, refill 500 per 60 s.
         'project_rate_limit_capacity': 1200,
         'project_rate_limit_refill': 500 / 60.0,
+        # -- organization settings and the access-list requirement (issue 20; see the region "organization
+        # settings" below). The seed's orgs[].settings.apiAccessListRequired turns the requirement on per org.
+        # [U] the error a caller gets while the requirement is on and its own list is empty: a 403 [V], its code
+        # unknown: 'ORG_REQUIRES_ACCESS_LIST' (seen in traffic for a key without an entry [R]),
+        # 'RESOURCE_REQUIRES_ACCESS_LIST' (the other code seen [R]) or 'IP_ADDRESS_NOT_ON_ACCESS_LIST'.
+        'access_list_required_error': 'ORG_REQUIRES_ACCESS_LIST',
+        # [U] whether the requirement also binds service accounts: True (a service account with an empty list
+        # can make no request with its token while its organization requires API access lists) or False (it
+        # stays callable from anywhere, as every empty-listed credential is while the requirement is off).
+        'access_list_required_binds_service_accounts': True,
     }
 
     # [V] the endpoint sets this simulator serves: name -> (capacity, refill per 60 s) and what keys the scope
@@ -227,6 +237,7 @@ class AtlasSimulator(Simulator):
             for value in account.get('access_list', []):
                 self._seed_entry(record['access_list'], value, sa=True)
             self.service_accounts[account['client_id']] = record
+        self._load_org_settings(seed)  # issue 20: orgs[].settings
         self.settings_changed()
 
     def _seed_entry(self, entries, value, sa=False):
@@ -370,6 +381,8 @@ class AtlasSimulator(Simulator):
         if not v1 and rest and rest[0] == 'groups' and (len(rest) == 1 or rest[1] == 'byName' or
                                                         (len(rest) >= 3 and rest[2] == 'accessList')):
             return self._route_projects(request, segments, rest)
+        if not v1 and len(rest) == 3 and rest[0] == 'orgs' and rest[2] == 'settings':
+            return self._route_org_settings(request, rest)  # issue 20: GET|PATCH /orgs/{orgId}/settings
         # rest: orgs/{orgId}/apiKeys[/{id}/(accessList|whitelist)[/{entry}]]
         if len(rest) < 3 or rest[0] != 'orgs' or rest[2] != 'apiKeys':
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
@@ -455,6 +468,126 @@ class AtlasSimulator(Simulator):
         return self._error(406, 'INVALID_VERSION_DATE' if 'vnd.atlas' in accept else 'NOT_ACCEPTABLE',
                            'Accept header %r is not supported; use application/vnd.atlas.%s+json.' % (accept, version),
                            'Not Acceptable')
+
+    # -- organization settings (issue 20: the access-list requirement) ---------------------------
+    #
+    # [V] GET|PATCH /api/atlas/v2/orgs/{orgId}/settings, application/vnd.atlas.2023-01-01+json; read: Organization
+    # Member, update: Organization Owner; PATCH answers 200 with the settings [I]. The rate-limit table names no
+    # endpoint set for these operations, so no bucket is applied and no RateLimit headers are sent [U].
+    # The rule [V]: a credential's empty API access list lets it call from any address while its organization does
+    # not require API access lists; with apiAccessListRequired on, it can make no request at all until it has an
+    # entry (403, code: access_list_required_error [U]). A credential with entries is always held to them: that
+    # check is caller_ip_enforcement's, off by default because every test calls from loopback. Service accounts:
+    # access_list_required_binds_service_accounts [U].
+
+    ORG_SETTINGS_DEFAULTS = (  # [V] the fields of OrganizationSettings; the defaults of a new organization [I]
+        ('apiAccessListRequired', False), ('genAIFeaturesEnabled', True),
+        ('maxServiceAccountSecretValidityInHours', 8760), ('multiFactorAuthRequired', False),
+        ('restrictEmployeeAccess', False), ('securityContact', None))
+    ORG_SETTINGS_BOOLEANS = ('apiAccessListRequired', 'genAIFeaturesEnabled', 'multiFactorAuthRequired',
+                             'restrictEmployeeAccess')
+
+    def _load_org_settings(self, seed):
+        """orgs[].settings of the seed, over the defaults; unknown fields are a seed error."""
+        self.org_settings = {}
+        known = dict(self.ORG_SETTINGS_DEFAULTS)
+        for org in seed.get('orgs', []):
+            given = dict(org.get('settings') or {})
+            unknown = sorted(set(given) - set(known))
+            if unknown:
+                raise ValueError('org %s: unknown settings %s (known: %s)' % (org['id'], ', '.join(unknown),
+                                                                              ', '.join(sorted(known))))
+            self.org_settings[org['id']] = dict(known, **given)
+
+    def org_settings_of(self, org_id):
+        """One organization's settings as the API renders them (for tests)."""
+        with self.lock:
+            return self._org_settings_view(org_id)
+
+    def _org_settings_view(self, org_id):
+        return dict((k, v) for k, v in sorted(self.org_settings[org_id].items()) if v is not None)
+
+    def _access_list_required(self, org_id):
+        return bool(self.org_settings.get(org_id, {}).get('apiAccessListRequired'))
+
+    def _access_list_required_refusal(self, request, caller):
+        """The 403 of a caller whose organization requires API access lists while its own list is empty."""
+        if caller['kind'] == 'service_account':
+            if not self.settings['access_list_required_binds_service_accounts']:
+                return None
+            account = self.service_accounts[caller['id']]
+            if account['access_list'] or not any(self._access_list_required(o) for o in account.get('orgs', [])):
+                return None
+        elif caller['key']['access_list'] or not self._access_list_required(caller['key']['org']):
+            return None
+        ip = self._caller_ip(request)
+        return self._error(403, self.settings['access_list_required_error'],
+                           'This organization requires access through an access list of ip ranges. Please add your '
+                           'current IP (%s) to your API %s access list.'
+                           % (ip, 'key' if caller['kind'] == 'api_key' else 'service account'),
+                           'Forbidden', [str(ip)])
+
+    def _caller_org_roles(self, caller):
+        if caller['kind'] == 'service_account':
+            return self.service_accounts[caller['id']].get('roles', ['ORG_OWNER'])
+        return caller['key']['roles']
+
+    def _route_org_settings(self, request, rest):
+        refused = self._negotiate(request, '2023-01-01')
+        if refused is not None:
+            return refused
+        content_type = request.headers.get('Content-Type', '').split(';')[0].strip().lower()
+        if request.method == 'PATCH' and content_type != V2_MEDIA_TYPE and not (
+                content_type == 'application/json' and self.settings.get('plain_json_post', 'accept') == 'accept'):
+            return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % V2_MEDIA_TYPE,
+                               'Unsupported Media Type')
+        org_id = unquote(rest[1])
+        if not ID_RE.match(org_id):
+            return self._path_param_error('orgId', org_id)
+        caller, failure = self._authenticate(request, org_id)
+        if failure is not None:
+            return failure
+        if org_id not in self.org_settings:
+            return self._error(404, 'ORG_NOT_FOUND', 'Organization %s not found.' % org_id, 'Not Found', [org_id])
+        if request.method not in ('GET', 'PATCH'):
+            return self._method_not_allowed()
+        # [V] read: Organization Member (every organization role includes it [I]); update: Organization Owner.
+        # The 403's code [I], as for /rateLimits.
+        roles = self._caller_org_roles(caller) if caller is not None else ['ORG_OWNER']
+        allowed = 'ORG_OWNER' in roles if request.method == 'PATCH' else any(r.startswith('ORG_') for r in roles)
+        if not allowed:
+            return self._error(403, 'USER_UNAUTHORIZED', 'The current user is not authorized to %s the settings of '
+                               'organization %s.' % ('change' if request.method == 'PATCH' else 'read', org_id),
+                               'Forbidden', [org_id])
+        if request.method == 'PATCH':
+            refused = self._org_settings_patch(request, org_id)
+            if refused is not None:
+                return refused
+        return self._ok(200, self._org_settings_view(org_id), False, {})
+
+    def _org_settings_patch(self, request, org_id):
+        """Apply a PATCH body (the given fields only, all or nothing); None, or the 400. Codes [I]."""
+        body = request.json_or_none()
+        if not isinstance(body, dict):
+            return self._error(400, 'INVALID_JSON', 'Request body must be a JSON object.', 'Bad Request')
+        known = dict(self.ORG_SETTINGS_DEFAULTS)
+        for name, value in body.items():
+            if name not in known:
+                return self._error(400, 'INVALID_JSON_ATTRIBUTE', 'Invalid attribute %s specified.' % name,
+                                   'Bad Request', [name])
+            if name in self.ORG_SETTINGS_BOOLEANS:
+                valid = isinstance(value, bool)
+            elif name == 'maxServiceAccountSecretValidityInHours':  # [V] 8..8760
+                valid = isinstance(value, int) and not isinstance(value, bool) and 8 <= value <= 8760
+            else:
+                valid = isinstance(value, str)
+            if not valid:
+                return self._error(400, 'INVALID_ATTRIBUTE', 'Invalid value %r for attribute %s.' % (value, name),
+                                   'Bad Request', [name])
+        self.org_settings[org_id].update(body)
+        return None
+
+    # -- end of organization settings -----------------------------------------------------------
 
     # -- service accounts ---------------------------------------------------------------------
 
@@ -863,6 +996,9 @@ class AtlasSimulator(Simulator):
             headers = {'WWW-Authenticate': self.digest.challenge()}
             return None, Response(401, {'detail': 'You are not authorized for this resource.', 'error': 401,
                                         'reason': 'Unauthorized'}, headers=headers)
+        refused = self._access_list_required_refusal(request, caller)  # issue 20: the org's requirement
+        if refused is not None:
+            return caller, refused
         # Caller-IP enforcement applies to the calling key's own list.
         key = caller['key']
         mode = self.settings['caller_ip_enforcement']
