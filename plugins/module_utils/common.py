@@ -28,8 +28,8 @@ class PlanError(Exception):
     """A request that is refused before anything is sent (bad input, unsafe plan)."""
 
 
-# ``*_FILE`` variables whose file could not be read, by variable name: a fallback can only say "not
-# found", so validation (check_secret_files) turns these into an error naming the variable and path.
+# ``*_FILE`` variables whose file could not be read, by variable name: a fallback cannot fail with a
+# message, so validation (check_secret_files) turns these into an error naming the variable and path.
 _SECRET_FILE_PROBLEMS = {}
 
 
@@ -58,6 +58,11 @@ def secret_fallback(*names):
             continue
         _SECRET_FILE_PROBLEMS.pop(variable, None)
         return value
+    if any(os.environ.get(name + '_FILE') for name in names):
+        # a *_FILE was set and could not be used: the option is set, but empty. Else the argspec's required=True
+        # (api_key) fails first, with "missing required arguments", before validation (check_secret_files) can
+        # name the variable and the path
+        return ''
     raise AnsibleFallbackNotFound
 
 

@@ -38,7 +38,7 @@ SANDBOX_URL = 'https://spark.test.woodcore.co/api/v2'
 # woodcoreapp.com is being retired. Override with base_url when that happens.
 LIVE_URL = 'https://api.woodcoreapp.com/api/v2'
 KEY_PREFIXES = ('wc_test_', 'wc_live_')
-OTP_RE = re.compile(r'^[A-Za-z0-9]{4,64}$')
+OTP_RE = re.compile(r'^[A-Za-z0-9]{4,64}\Z')  # \Z: '$' would let a trailing newline through
 OTP_PATH_RE = re.compile(r'(/ipwhitelist/approve/)[^/?#\s]+')
 DEFAULT_LEDGER = '~/.cache/apiaccess.ipwhitelist/woodcore-pending.json'
 
@@ -70,8 +70,8 @@ def error_parser(response):
 def error_hint(status, code, body):
     """What to do about a Woodcore error."""
     if status == 401:
-        return ('the gateway refused the API key (bearer token): check api_key (WOODCORE_API_KEY / WOODCORE_API_KEY_FILE); '
-                'wc_test_ keys work on the sandbox gateway, wc_live_ keys on production')
+        return ('the gateway refused the API key (bearer token): check api_key (WOODCORE_API_KEY / '
+                'WOODCORE_API_KEY_FILE); wc_test_ keys work on the sandbox gateway, wc_live_ keys on production')
     if status == 403:
         return ('a live key answers only calls from its whitelisted IP: run from that address, or have the key owner '
                 'change it')
@@ -115,10 +115,27 @@ def validate_ip(value, state='present', allow_ipv6=False, allow_private=False):
     return str(address)
 
 
+def normalise_otp(otp, label='otp'):
+    """The OTP as the text that goes into the approve path, or None; raises PlanError naming ``label`` and the
+    type, never the value.
+
+    The format is undocumented [U] (the docs' example is 11 lowercase letters and digits), so an all-digit OTP
+    is plausible, and YAML, extra vars and survey integer fields hand one over as a number: it is taken as its
+    decimal digits, as Ansible does for a str option. Surrounding whitespace (a pasted line) is dropped."""
+    if otp is None:
+        return None
+    if isinstance(otp, bool) or not isinstance(otp, (str, int)):
+        raise PlanError('%s must be text (letters and digits), got a %s; quote it. Nothing was sent (the value is not '
+                        'shown)' % (label, type(otp).__name__))
+    text = str(otp).strip()
+    if not OTP_RE.match(text):
+        raise PlanError('%s must be 4 to 64 letters or digits; the value given is not (it is not shown)' % label)
+    return text
+
+
 def validate_otp(otp, label='otp'):
-    if otp is not None and not OTP_RE.match(otp):
-        raise PlanError('%s must be 4 to 64 letters or digits; the value given has other characters '
-                        '(it is not shown)' % label)
+    """Check an OTP before any request; returns it normalised (see :func:`normalise_otp`)."""
+    return normalise_otp(otp, label)
 
 
 def key_fingerprint(api_key):
@@ -269,8 +286,8 @@ def build_api(params, **client_kwargs):
         error_hint=error_hint,
         headers={'Accept': 'application/json'}, redact_patterns=[(OTP_PATH_RE, r'\1********')], **client_kwargs)
     client.add_secret(params['api_key'])
-    if params.get('otp'):
-        client.add_secret(params['otp'])
+    if params.get('otp') is not None:
+        client.add_secret(str(params['otp']).strip())  # as sent (an int, a pasted line: see normalise_otp)
     return WoodcoreApi(client, params.get('profile_ip_field'), params.get('profile_pending_field'),
                        scope=key_fingerprint(params['api_key']))
 
@@ -460,12 +477,25 @@ def otp_refusal_kind(message):
 
 # -- converge ---------------------------------------------------------------------------------
 
+def _what(action, ip):
+    return 'whitelisting %s' % ip if action == 'whitelist' else 'removal of %s' % ip
+
+
+def _is_otp_refusal(status):
+    """Whether an HTTP status answering the approve is the gateway's verdict on the OTP. 401/403 refuse the
+    caller, 429 and 5xx say the gateway did not get to it, no status says it never arrived."""
+    return status is not None and 400 <= status < 500 and status not in (401, 403, 407, 429)
+
+
 class Converger(object):
     """The two-phase flow for one key. ``run()`` returns the module result.
 
-    Failures are raised (ApiError / PlanError) carrying ``warnings`` and ``partial`` (``changed`` when
-    the key was changed before the failure, ``pending_request`` as it now stands), so that a failed
-    run still says what it did.
+    Every write is journaled by the client (``api.client.journal``, under the key's fingerprint): ``changed``
+    of a real run comes from there, on success here and on failure through the error boundary
+    (``common.TargetRun``). Check mode takes the same decisions as the real run and stops where the real run
+    would write, so it predicts it. Failures are raised (ApiError / PlanError) carrying ``warnings`` and
+    ``partial`` (``pending_request`` as it now stands, ``ip`` when known), so that a failed run still says
+    where the key stands.
     """
 
     def __init__(self, api, params, check_mode=False, ledger=None, clock=time.time):
@@ -477,6 +507,7 @@ class Converger(object):
         self.fingerprint = key_fingerprint(params['api_key'])
         self.masked = mask_key(params['api_key'])
         self.live = params['api_key'].startswith('wc_live_')
+        self.otp = normalise_otp(params.get('otp'))  # the fleet hands OTPs over as given (an int, say)
         self.warnings = []
         self.handed_in = parse_pending_request(params.get('pending_request'))
         if self.handed_in and self.handed_in['key_fingerprint'] != self.fingerprint:
@@ -515,17 +546,21 @@ class Converger(object):
         """An OTP approves whatever request it was emailed for: refuse one meant for another IP."""
         if known is None or (known['action'] == action and known['ip'] == wanted):
             return
-        what = 'whitelisting %s' % known['ip'] if known['action'] == 'whitelist' else 'removal of %s' % known['ip']
-        goal = 'whitelisting %s' % wanted if action == 'whitelist' else 'removal of %s' % wanted
         raise PlanError(
             'refusing to send the OTP: the request waiting for approval on key %s is %s (known from %s), not %s, '
             'and the OTP would approve that one. Nothing was sent. To approve %s, re-run with ip=%s and the OTP; '
             'to change to %s instead, re-run with ip=%s and no otp, which requests a new OTP for it'
-            % (self.masked, what, source, goal, known['ip'], known['ip'], wanted, wanted))
+            % (self.masked, _what(known['action'], known['ip']), source, _what(action, wanted), known['ip'],
+               known['ip'], wanted, wanted))
+
+    def _settle(self, action, ip, applied):
+        """A write of unknown outcome, seen in a re-read of the profile: done, or not applied."""
+        self.api.client.journal.settle(self.api.scope, action, [ip] if applied else [])
 
     # -- result
 
     def _result(self, changed, ip, ip_field, before, msg, pending=None, otp_sent=False, after=None):
+        """``changed`` is the flow's own view, for the diff and check mode; a real run's comes from the journal."""
         return dict(changed=changed, ip=ip, pending_ip=pending['ip'] if pending else None,
                     pending_approval=pending is not None, pending_request=pending, otp_sent=otp_sent, msg=msg,
                     profile_ip_field=ip_field,
@@ -554,17 +589,21 @@ class Converger(object):
 
     def run(self):
         try:
-            return self._run()
+            result = self._run()
         except (ApiError, PlanError) as exc:
             exc.warnings = list(self.warnings)  # warnings reach the user on failures too
             raise
+        if not self.check_mode:
+            # the journal is the one source of a real run's changed (the fleet reads this result as it is)
+            result['changed'] = self.api.client.journal.changed(self.api.scope)
+        return result
 
     def _run(self):
         wanted = self.params['ip']
         action = 'whitelist' if self.params['state'] == 'present' else 'remove'
-        otp = self.params.get('otp')
-        if otp and not self.check_mode:
-            # before any request: what this run knows without asking the gateway
+        otp = self.otp
+        if otp:
+            # before any request, in check mode too (it predicts the refusal): what this run knows without asking
             self._check_otp_target(*(self.known_pending() + (action, wanted)))
         profile = self.api.profile()
         before = profile.ip
@@ -573,45 +612,69 @@ class Converger(object):
                 self.ledger.clear(self.fingerprint)
             return self._result(False, before, profile.ip_field, before, 'the key already whitelists %s' % wanted)
         if action == 'remove' and before != wanted:
+            if not self.check_mode:
+                self._forget_removal(wanted)
             return self._result(False, before, profile.ip_field, before, 'the key does not whitelist %s' % wanted)
         self._lockout_guard(action, before, wanted)
-        target = wanted if action == 'whitelist' else None
-        if self.check_mode:
-            verb = ('would approve %s with the OTP given' if otp else 'would request an OTP for %s') % (
-                'whitelisting %s' % wanted if action == 'whitelist' else 'removing %s' % wanted)
-            # a removal needs no OTP on some gateways, so check mode shows its end state; a new IP only pends
-            return self._result(True, before if action == 'whitelist' else None, profile.ip_field, before,
-                                verb + ' (check mode)', after=target)
         known, source = self.known_pending(profile)
         if otp:
             self._check_otp_target(known, source, action, wanted)
+            if self.check_mode:
+                target = wanted if action == 'whitelist' else None
+                return self._result(True, before if action == 'whitelist' else None, profile.ip_field, before,
+                                    'would approve %s with the OTP given (check mode)' % _what(action, wanted),
+                                    after=target)
             return self._approve(profile, action, wanted, known)
         return self._request(profile, action, wanted, known, source)
 
+    def _forget_removal(self, wanted):
+        """The key no longer has ``wanted``: a local record of its removal is done with."""
+        local = self.ledger.get(self.fingerprint)
+        if local and local['action'] == 'remove' and local['ip'] == wanted:
+            self.ledger.clear(self.fingerprint, only=local)
+
     def _request(self, profile, action, wanted, known, source):
+        """Request a new IP or a removal: the same decisions in check mode, which stops before the claim."""
         before = profile.ip
-        what = 'whitelisting %s' % wanted if action == 'whitelist' else 'removal of %s' % wanted
+        what = _what(action, wanted)
         if known and known['action'] == action and known['ip'] == wanted and self._fresh(known, source):
             return self._result(False, before, profile.ip_field, before,
                                 '%s already awaits approval (known from %s); no new OTP was requested. Re-run with '
                                 'otp set to the code emailed to the key owner. If that OTP expired or never arrived, '
                                 're-run with resend_after=0 to request a new one' % (what, source), pending=known)
-        if action == 'whitelist' and not self.params['request_otp']:
-            raise PlanError('the key whitelists %s, not %s, and request_otp=false forbids asking for an OTP email'
-                            % (before or 'no IP', wanted))
+        if not self.params['request_otp']:
+            if action == 'whitelist':
+                raise PlanError('the key whitelists %s, not %s, and request_otp=false forbids asking for an OTP email. '
+                                'Nothing was sent' % (before or 'no IP', wanted))
+            # whether a removal needs approval is not documented [U]: its request may email an OTP too
+            raise PlanError('refusing to request the removal of %s: request_otp=false forbids asking for an OTP '
+                            'email, and the gateway may email one to approve a removal. Nothing was sent. Approve a '
+                            'removal already requested with its otp, or set request_otp=true' % wanted)
+        if self.check_mode:
+            if action == 'whitelist':
+                return self._result(True, before, profile.ip_field, before,
+                                    'would request an OTP for whitelisting %s (check mode)' % wanted, after=wanted)
+            # a removal needs no OTP on some gateways, so check mode shows its end state
+            return self._result(True, None, profile.ip_field, before,
+                                'would request the removal of %s (the gateway removes it at once, or emails an OTP to '
+                                'approve it) (check mode)' % wanted, after=None)
         record, claimed = self.ledger.claim(self.fingerprint, action, wanted, self.params['resend_after'])
         if not claimed:  # a concurrent run has just requested the same
             return self._result(False, before, profile.ip_field, before,
                                 '%s already awaits approval (requested by a concurrent run); no new OTP was '
                                 'requested' % what, pending=record)
         send = self.api.request_whitelist if action == 'whitelist' else self.api.remove
-        self._send(lambda: send(wanted), record, action)
+        acknowledged = self._send(lambda: send(wanted), record, action)
         if action == 'whitelist':
             return self._result(True, before, profile.ip_field, before,
                                 'requested whitelisting %s: an OTP was emailed to the key owner. Re-run with otp set '
                                 'to that code to approve it' % wanted, pending=record, otp_sent=True, after=wanted)
-        after = self.api.profile()
+        try:
+            after = self.api.profile()
+        except ApiError as exc:
+            return self._removal_unverified(exc, profile, wanted, record, acknowledged)
         if after.ip is None:
+            self._settle('request_removal', wanted, applied=True)
             self.ledger.clear(self.fingerprint)
             return self._result(True, None, after.ip_field, before, 'removed %s' % wanted, after=None)
         # The gateway kept the IP: removal needs OTP approval on this gateway.
@@ -619,61 +682,148 @@ class Converger(object):
                             'requested removal of %s: an OTP was emailed to the key owner. Re-run with otp set to '
                             'that code to approve it' % wanted, pending=record, otp_sent=True, after=None)
 
+    def _removal_unverified(self, exc, profile, wanted, record, acknowledged):
+        """The removal was sent, and the profile read after it failed."""
+        sent = 'the gateway acknowledged it' if acknowledged else 'its answer was lost'
+        if exc.status == 403:
+            # The read before the removal was answered, so the key let this controller in; refused now, it no
+            # longer has the controller's IP: the removal took effect (as after an approval, see _approve).
+            self._settle('request_removal', wanted, applied=True)
+            self.ledger.clear(self.fingerprint)
+            self.warnings.append(
+                'key %s: after the removal the gateway refuses this controller (HTTP 403 on the verifying read): the '
+                'key whitelists no address now, so this automation is locked out of it.' % self.masked)
+            result = self._result(True, None, profile.ip_field, profile.ip,
+                                  'removed %s (%s). This controller is now locked out of the key: the profile read '
+                                  'before the removal was answered, the verifying read after it was refused (HTTP '
+                                  '403)' % (wanted, sent), after=None)
+            result.update(locked_out=True)
+            return result
+        exc.args = ('requested the removal of %s (%s), but the verifying read failed: %s. Whether the key still '
+                    'whitelists %s is not known: the gateway removes an IP at once, or emails an OTP to the key '
+                    'owner to approve the removal. Nothing more was sent: re-run to see (the re-run reads the key, '
+                    'and requests no second removal within resend_after seconds)'
+                    % (wanted, sent, exc.message, wanted),)
+        exc.partial = dict(pending_request=record)  # in case the gateway emailed an OTP for it
+        raise exc
+
     def _send(self, send, record, action):
-        """Send a write that emails an OTP. Never re-sent after an ambiguous failure: that would be a
-        second email; the claim stays, so the next run waits for the OTP instead."""
+        """Send a write that may email an OTP; returns whether the gateway acknowledged it. Never re-sent
+        when its outcome is unknown (the client's verdict, also the journal's): that could be a second
+        email; the claim stays, so the next run waits for the OTP instead."""
         try:
             send()
         except ApiError as exc:
-            if not exc.ambiguous and exc.status not in (502, 503, 504):
-                self.ledger.clear(self.fingerprint, only=record)  # refused: nothing is pending
+            if not exc.outcome_unknown:
+                self.ledger.clear(self.fingerprint, only=record)  # refused, or never arrived: nothing is pending
                 raise
             self.warnings.append('the response to the %s request was lost (%s); the gateway may have emailed an '
                                  'OTP. It is not re-sent: check the key owner\'s inbox and re-run with otp.'
                                  % (action, exc.message))
+            return False
+        return True
 
     def _approve(self, profile, action, wanted, known):
         before = profile.ip
         target = wanted if action == 'whitelist' else None
+        lost = None
         try:
-            self.api.approve(self.params['otp'], wanted)
+            self.api.approve(self.otp, wanted)
         except ApiError as exc:
-            raise self._refused(exc, action, wanted, known)
-        # The key has changed from here on: every later failure still reports changed=true.
-        self.ledger.clear(self.fingerprint)
+            if not exc.outcome_unknown:
+                raise self._refused(exc, action, wanted, known)
+            # a lost answer or a 500/502/504: the approval may have been applied; the profile read below says
+            lost = exc
+        else:
+            self.ledger.clear(self.fingerprint)  # the OTP was accepted: nothing is pending any more
         done = 'whitelisted %s' % wanted if action == 'whitelist' else 'removed %s' % wanted
         checked = '' if known else (' The IP could not be checked before approving: no pending request was known '
                                     '(no local record, none handed in, none shown by the key profile).')
+        how = ('approved with the OTP' if lost is None else
+               'approved with the OTP: the answer to the approval was lost (%s), and the key profile read afterwards '
+               'shows it was applied' % lost.message)
         try:
             after = self.api.profile()
         except ApiError as exc:
             if exc.status != 403:
+                if lost is not None:
+                    raise self._approval_unknown(lost, exc, action, wanted, known)
                 exc.args = ('the OTP was accepted, so the key has changed, but the verifying read failed: %s'
                             % exc.message,)
-                exc.partial = dict(changed=True, pending_request=None)
+                exc.partial = dict(pending_request=None)
                 raise
+            if lost is not None:
+                # the key let this controller in before the approval and refuses it after: the approval was applied
+                self._settle('approve', wanted, applied=True)
+                self.ledger.clear(self.fingerprint)
+                how = 'approved with the OTP: the answer to the approval was lost (%s)' % lost.message
             self.warnings.append(
                 'key %s: after the approval the gateway refuses this controller (HTTP 403 on the verifying read): '
                 'the key answers only calls from %s now, so this automation is locked out of it.'
                 % (self.masked, target or 'no address'))
             result = self._result(True, target, profile.ip_field, before,
-                                  '%s (approved with the OTP). This controller is now locked out of the key: the '
-                                  'verifying read was refused (HTTP 403).%s' % (done, checked), after=target)
+                                  '%s (%s). This controller is now locked out of the key: the verifying read was '
+                                  'refused (HTTP 403).%s' % (done, how, checked), after=target)
             result.update(locked_out=True, approval_checked=bool(known))
             return result
+        if lost is not None:
+            if after.ip == target:
+                self._settle('approve', wanted, applied=True)
+                self.ledger.clear(self.fingerprint)
+            elif after.ip == before:
+                self._settle('approve', wanted, applied=False)
+                raise self._approval_not_applied(lost, after, action, wanted, known)
+            # else: the key changed, but not to what was wanted; the journal keeps the approval unknown
         if after.ip != target:
-            exc = ApiError('the OTP was accepted, but the key profile now shows that the key whitelists %s, not %s%s'
-                           % (after.ip or 'no IP', target or 'no IP',
+            exc = ApiError('the OTP was %s, but the key profile now shows that the key whitelists %s, not %s%s'
+                           % ('accepted' if lost is None else 'sent and its answer was lost (%s)' % lost.message,
+                              after.ip or 'no IP', target or 'no IP',
                               ' (the OTP approved another request)' if not known else ''))
-            exc.partial = dict(changed=True, ip=after.ip, pending_request=None)
+            exc.partial = dict(ip=after.ip, pending_request=None if lost is None else known)
             raise exc
-        result = self._result(True, after.ip, after.ip_field, before, '%s (approved with the OTP).%s' % (done, checked),
+        result = self._result(True, after.ip, after.ip_field, before, '%s (%s).%s' % (done, how, checked),
                               after=target)
         result.update(locked_out=False, approval_checked=bool(known))
         return result
 
+    def _approval_unknown(self, lost, read_error, action, wanted, known):
+        """The approval's answer was lost, and so was the read that would have told what it did."""
+        error = ApiError(
+            'the answer to the approval of %s was lost (%s), and the key profile could not be read afterwards (%s): '
+            'whether the approval was applied is unknown. Do not request a new OTP: re-run with the same otp. The '
+            're-run reads the key first: if the approval was applied it says so and sends nothing, otherwise it '
+            'approves with that OTP' % (_what(action, wanted), lost.message, read_error.message),
+            method=lost.method, url=lost.url, status=lost.status, error_code=lost.error_code,
+            provider_message=lost.provider_message, body_excerpt=lost.body_excerpt, tries=lost.tries,
+            ambiguous=True)
+        error.partial = dict(pending_request=known)
+        return error
+
+    def _approval_not_applied(self, lost, after, action, wanted, known):
+        """The approval's answer was lost, and the profile shows the key as it was before."""
+        still = ' The key profile still shows %s pending.' % after.pending_ip if after.pending_ip == wanted else ''
+        error = ApiError(
+            'the answer to the approval of %s was lost (%s), and the key profile read afterwards still shows %s: '
+            'the approval was not applied.%s The OTP may have been used up by that attempt, or may still be valid: '
+            're-run with the same otp first; only if the gateway then refuses it as expired or void, re-run without '
+            'otp to request a new one' % (_what(action, wanted), lost.message,
+                                          'the key whitelisting %s' % after.ip if after.ip else 'no whitelisted IP',
+                                          still),
+            method=lost.method, url=lost.url, status=lost.status, error_code=lost.error_code,
+            provider_message=lost.provider_message, body_excerpt=lost.body_excerpt, tries=lost.tries)
+        error.partial = dict(ip=after.ip, pending_request=known)
+        return error
+
     def _refused(self, exc, action, wanted, known):
-        what = 'whitelisting %s' % wanted if action == 'whitelist' else 'removal of %s' % wanted
+        what = _what(action, wanted)
+        if not _is_otp_refusal(exc.status):
+            # not a verdict on the OTP: the gateway did not get to it (or refused the caller)
+            error = ApiError('the approval of %s was not processed: %s. The OTP was not used up by it: re-run with '
+                             'the same otp (once that is resolved)' % (what, exc.message), method=exc.method,
+                             url=exc.url, status=exc.status, error_code=exc.error_code,
+                             provider_message=exc.provider_message, body_excerpt=exc.body_excerpt, tries=exc.tries)
+            error.partial = dict(pending_request=known)
+            return error
         reason = exc.provider_message or exc.message
         kind = otp_refusal_kind(exc.provider_message)
         pending = known
@@ -690,7 +840,11 @@ class Converger(object):
             msg = ('the gateway refused the OTP (%s). If the OTP was mistyped, re-run with the correct one. If it '
                    'expired or too many attempts were made, re-run without otp and with resend_after=0 to request a '
                    'new OTP for %s' % (reason, what))
+        if kind != 'void' and self.otp.isdigit():
+            # a number has no leading zeros: 012345 unquoted in YAML (octal, even), extra vars or a survey is not it
+            msg += ('. An OTP of digits only that was written unquoted (YAML, extra vars) or in a survey integer field '
+                    'has lost any leading zeros: quote it')
         error = ApiError(msg, method=exc.method, url=exc.url, status=exc.status, error_code=exc.error_code,
                          provider_message=exc.provider_message, body_excerpt=exc.body_excerpt, tries=exc.tries)
-        error.partial = dict(changed=False, pending_request=pending)
+        error.partial = dict(pending_request=pending)
         return error

@@ -26,6 +26,11 @@ description:
   - B(Every refused OTP says how to go on.) A mistyped OTP keeps the request pending (re-run with the correct
     one). An expired OTP, too many attempts or "nothing pending" void the request; the record is cleared, and a
     re-run without O(otp) requests a new OTP at once.
+  - B(An approval whose answer was lost is not a refusal.) After a read timeout, a lost connection or a gateway
+    error (500, 502, 504) the approval may have been applied, so the module re-reads the key profile. If the key
+    has the wanted state, the run succeeds (RV(changed=true)); if it still has the old one, the run fails saying
+    so; if the profile cannot be read either, the run fails with RV(changed=true) and RV(outcome_unknown), and
+    says to re-run with the same O(otp), never to request a new one.
   - B(Lockout guard.) A live (C(wc_live_)) key answers only calls from its whitelisted IP, so approving another
     IP locks this automation out of the key unless that IP is its own egress address. Changing or removing the
     IP of a live key fails before any write unless O(allow_lockout=true), which then warns. An approval after
@@ -44,6 +49,9 @@ attributes:
     support: full
     details:
       - Only the key profile is read (one GET). No OTP is requested and none is sent.
+      - The result predicts the real run from the same state, taking the same decisions. A request already
+        pending is reported as pending (RV(changed=false)), and every refusal the real run would make before a
+        write (O(request_otp=false), an O(otp) for another IP, the lockout guard) is made in check mode too.
   diff_mode:
     support: full
     details:
@@ -68,7 +76,11 @@ options:
   otp:
     description:
       - The one-time password emailed to the key's owner after a request, to approve it.
-      - Letters and digits only (the gateway's examples are 11 lowercase letters and digits).
+      - Letters and digits only (the gateway's examples are 11 lowercase letters and digits). Surrounding
+        whitespace is dropped.
+      - An all-digit OTP given as a number (unquoted in YAML or extra vars, a survey integer field) is taken as
+        its digits. A number has no leading zeros (YAML even reads C(012345) as an octal number), so quote an OTP
+        that starts with C(0).
       - It never appears in results, errors or logs.
       - B(Ad hoc runs:) give it through the E(WOODCORE_OTP) environment variable, not in C(-a). ansible-core 2.19
         and later print a failed ad hoc task's arguments unmasked.
@@ -79,6 +91,9 @@ options:
     description:
       - Whether the module may ask the gateway to email an OTP when a change is needed.
       - With V(false), a needed change fails instead of sending an email, for runs that must only approve.
+      - That includes a removal (O(state=absent)). Whether the gateway emails an OTP to approve one is not
+        documented, so with V(false) no removal is requested either. Approving a removal already requested, with
+        O(otp), still works.
     type: bool
     default: true
   resend_after:
@@ -111,7 +126,10 @@ options:
     default: false
 notes:
   - Every successful whitelist request emails the key owner. The module never retries it after an
-    ambiguous failure (a lost response or gateway error); it records the request as pending and warns.
+    ambiguous failure (a lost response, a read timeout or a gateway error 500, 502 or 504); it records the
+    request as pending and warns.
+  - RV(changed) of a real run comes from the journal of the writes the run made, on success and on failure
+    alike; a failure's message says what was already done.
 seealso:
   - module: apiaccess.ipwhitelist.woodcore_ipwhitelist_info
   - name: Two-phase OTP flow (playbook, AWX, ad hoc)
@@ -200,9 +218,19 @@ approval_checked:
   returned: when an OTP was accepted
   type: bool
 locked_out:
-  description: Whether the gateway refused this controller after the approval (HTTP 403 on the verifying read).
-  returned: when an OTP was accepted
+  description:
+    - Whether the gateway refused this controller after the approval (HTTP 403 on the verifying read).
+    - Also after a removal requested without an OTP, when the read after it is refused (HTTP 403) although the
+      read before it was answered. The removal took effect, and this controller is locked out of the key.
+  returned: when an OTP was accepted, or a removal's verifying read was refused
   type: bool
+outcome_unknown:
+  description:
+    - Writes that may or may not have been applied (their answer was lost, and no later read settled them), as
+      C(<action> <ip>), for example V(approve 203.0.113.8). Re-run with the same O(otp) to see.
+  returned: when there are any
+  type: list
+  elements: str
 msg:
   description: What happened, and what to do next.
   returned: always
@@ -254,7 +282,7 @@ def main():
     def work():
         validate_connection(params)
         params['ip'] = validate_ip(params['ip'], params['state'], params['allow_ipv6'], params['allow_private'])
-        validate_otp(params['otp'])
+        params['otp'] = validate_otp(params['otp'])
         if params['resend_after'] < 0:
             raise PlanError('resend_after must be 0 or more, got %r' % params['resend_after'])
         api = build_api(params)
