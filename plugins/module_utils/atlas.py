@@ -874,8 +874,8 @@ def _update_drifted(target, updating, details, result):
             (parse_time(value) or 0) >= (parse_time(item['report']['wanted']) or 0) - 60
         (updated if applied else left).append(item['report'])
     # Atlas acknowledged the POST; the entries it did not change are no change
-    target.api.client.journal.retract(target.path, 'update', [addresses.canonical(r['net']) for r in updating
-                                                               if r['report'] in left])
+    not_applied = [addresses.canonical(r['net']) for r in updating if r['report'] in left]
+    target.api.client.journal.retract(target.path, 'update', not_applied)
     result['updated'] = [r['entry'] for r in updated]
     result['drift'] = left
     result['changed'] = bool(result['added'] or result['removed'] or updated)

@@ -22,8 +22,8 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addre
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, TargetRun, check_concurrency, check_not_negative, connection_warnings, http_argument_spec,
-    secret_fallback,
+    PlanError, TargetRun, check_concurrency, check_not_negative, check_secret_files, connection_warnings,
+    http_argument_spec, secret_fallback,
 )
 
 
@@ -350,6 +350,7 @@ class Plan(object):
                              wait_timeout=spec['wait_timeout'], **common)
 
     def _woodcore_target(self, key, params):
+        check_secret_files()  # an unusable WOODCORE_API_KEY_FILE is named, with its path, before "no api_key"
         if not (key.get('api_key') or params['woodcore_api_key']):
             raise FleetError('Woodcore key %s has no api_key, and there is no woodcore_api_key (or '
                              'WOODCORE_API_KEY / WOODCORE_API_KEY_FILE) to fall back on' % key['name'])
@@ -365,7 +366,7 @@ class Plan(object):
         try:
             woodcore.validate_connection(kp)
             kp['ip'] = woodcore.validate_ip(ip, allow_private=params['woodcore_allow_private'])
-            woodcore.validate_otp(kp.get('otp'), label='the OTP given')
+            kp['otp'] = woodcore.validate_otp(kp.get('otp'), label='the OTP given')
             kp['pending_request'] = woodcore.parse_pending_request(
                 kp['pending_request'], label='woodcore_pending_requests[%s]' % key['name'])
         except (PlanError, addresses.AddressError) as exc:

@@ -28,8 +28,8 @@ description:
     re-run without O(otp) requests a new OTP at once.
   - B(An approval whose answer was lost is not a refusal.) After a read timeout, a lost connection or a gateway
     error (500, 502, 504) the approval may have been applied, so the module re-reads the key profile. If the key
-    has the wanted state, the run succeeds (RV(changed=true)); if it still has the old one, the run fails saying
-    so; if the profile cannot be read either, the run fails with RV(changed=true) and RV(outcome_unknown), and
+    has the wanted state, the run succeeds (C(changed=true)); if it still has the old one, the run fails saying
+    so; if the profile cannot be read either, the run fails with C(changed=true) and RV(outcome_unknown), and
     says to re-run with the same O(otp), never to request a new one.
   - B(Lockout guard.) A live (C(wc_live_)) key answers only calls from its whitelisted IP, so approving another
     IP locks this automation out of the key unless that IP is its own egress address. Changing or removing the
@@ -50,7 +50,7 @@ attributes:
     details:
       - Only the key profile is read (one GET). No OTP is requested and none is sent.
       - The result predicts the real run from the same state, taking the same decisions. A request already
-        pending is reported as pending (RV(changed=false)), and every refusal the real run would make before a
+        pending is reported as pending (C(changed=false)), and every refusal the real run would make before a
         write (O(request_otp=false), an O(otp) for another IP, the lockout guard) is made in check mode too.
   diff_mode:
     support: full
@@ -128,7 +128,7 @@ notes:
   - Every successful whitelist request emails the key owner. The module never retries it after an
     ambiguous failure (a lost response, a read timeout or a gateway error 500, 502 or 504); it records the
     request as pending and warns.
-  - RV(changed) of a real run comes from the journal of the writes the run made, on success and on failure
+  - C(changed) of a real run comes from the journal of the writes the run made, on success and on failure
     alike; a failure's message says what was already done.
 seealso:
   - module: apiaccess.ipwhitelist.woodcore_ipwhitelist_info
@@ -253,7 +253,7 @@ requests:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
-    PlanError, check_libraries, run_module, secret_fallback,
+    check_libraries, check_not_negative, run_module, secret_fallback,
 )
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.woodcore import (
     DEFAULT_LEDGER, Converger, PendingLedger, build_api, pending_request_spec, validate_connection,
@@ -283,8 +283,7 @@ def main():
         validate_connection(params)
         params['ip'] = validate_ip(params['ip'], params['state'], params['allow_ipv6'], params['allow_private'])
         params['otp'] = validate_otp(params['otp'])
-        if params['resend_after'] < 0:
-            raise PlanError('resend_after must be 0 or more, got %r' % params['resend_after'])
+        check_not_negative(params, ('resend_after',))
         api = build_api(params)
         module.apiaccess_client = api.client
         converger = Converger(api, params, check_mode=module.check_mode,

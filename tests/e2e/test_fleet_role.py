@@ -292,8 +292,8 @@ def test_purge_under_limit_is_refused_unless_the_fleet_is_named(tmp_path, atlas,
     ('fleet_whitelist_atlas_projects', {'name': 'prod', 'project_id': PROJECT, 'purge': True},
      'Atlas project prod purges'),
 ])
-def test_every_kind_that_removes_is_refused_under_a_narrowing_limit(tmp_path, atlas, env, ansible_playbook, variable,
-                                                                     target, refused):
+def test_every_kind_that_removes_is_refused_under_a_narrowing_limit(tmp_path, atlas, env, ansible_playbook,
+                                                                    variable, target, refused):
     """Issue 19 item 2: the guard covered API keys only; a service account or project list purging under
     --limit removed the addresses of every host outside it (for a project list: database access)."""
     before = (atlas.sa_access_list(SA_ID), atlas.sa_access_list(SA_ID, PROJECT), atlas.project_access_list(PROJECT))

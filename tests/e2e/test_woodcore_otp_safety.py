@@ -131,7 +131,6 @@ def test_a_failed_adhoc_approval_done_the_documented_way_leaks_nothing(woodcore,
             assert secret not in run.output
 
 
-
 def test_an_unusable_api_key_file_is_named_not_called_a_missing_argument(woodcore, ansible_adhoc, tmp_path):
     """The argspec's required=True used to fire first: "missing required arguments: api_key"."""
     path = tmp_path / 'woodcore-key'
@@ -141,6 +140,7 @@ def test_an_unusable_api_key_file_is_named_not_called_a_missing_argument(woodcor
     assert run.rc != 0 and 'WOODCORE_API_KEY_FILE names %s, which cannot be read' % path in run.result()['msg'], \
         run.output
     assert 'missing required arguments' not in run.output and request_count(woodcore) == 0
+
 
 def test_two_processes_on_one_key_send_one_email(woodcore, tmp_path):
     """The record is claimed under a file lock before the request is sent: of two runs at once, one

@@ -134,3 +134,19 @@ def test_diffs_are_headed_like_the_summary_for_every_kind(atlas, woodcore, tmp_p
                               atlas_projects=[{'project_id': PROJECT, 'name': 'p'}]), check_mode=True, diff=True)
     assert [d['before_header'] for d in result['diff']] == ['atlas k', 'atlas-sa s', 'project p']
     assert [line.split()[:2] for line in result['summary']] == [['atlas', 'k'], ['atlas-sa', 's'], ['project', 'p']]
+
+
+def test_an_unusable_woodcore_key_file_is_named_by_the_fleet(atlas, woodcore, tmp_path, monkeypatch):
+    """Not "has no api_key": the variable and its path (never its content), before any request."""
+    monkeypatch.delenv('WOODCORE_API_KEY', raising=False)
+    monkeypatch.setenv('WOODCORE_API_KEY_FILE', str(tmp_path / 'missing'))
+    with pytest.raises(fleet.PlanError) as exc:
+        fleet.run(params(atlas, woodcore, tmp_path, atlas_keys=[], woodcore_keys=[{'name': 'pay', 'ip': '198.51.100.7'}]))
+    assert 'WOODCORE_API_KEY_FILE names %s, which cannot be read' % (tmp_path / 'missing') in str(exc.value)
+    assert atlas.log == [] and woodcore.log == []
+
+
+def test_an_integer_otp_reaches_the_fleet_as_its_digits(atlas, woodcore, tmp_path):
+    plan = fleet.Plan(params(atlas, woodcore, tmp_path, atlas_keys=[], woodcore_otps={'pay': 123456},
+                             woodcore_keys=[{'name': 'pay', 'api_key': WC_KEY, 'ip': '198.51.100.7'}]))
+    assert plan.woodcore[0].kp['otp'] == '123456'
