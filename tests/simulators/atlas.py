@@ -31,6 +31,7 @@ import base64
 import datetime
 import functools
 import ipaddress
+import json
 import re
 import secrets
 import time
@@ -43,11 +44,26 @@ V2_MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json'
 V2_CONTENT_TYPE = V2_MEDIA_TYPE + ';charset=utf-8'
 SA_VERSION = '2024-08-05'
 SA_MEDIA_TYPE = 'application/vnd.atlas.%s+json' % SA_VERSION
+RATE_LIMITS_VERSION = '2025-03-12'
+RATE_LIMITS_PREVIEW = 'application/vnd.atlas.preview+json'
 VERSION_RE = re.compile(r'application/vnd\.atlas\.(\d{4}-\d{2}-\d{2})\+json')
 NOW = '%Y-%m-%dT%H:%M:%SZ'
 V1_CONTENT_TYPE = 'application/json'
 ID_RE = re.compile(r'^[a-f0-9]{24}$')
 REALM = 'MMS Public API'
+# [R] the digest first leg, byte for byte (atlas-recorded/atlas-cli-e2e-TestSetup): Jackson's pretty printer
+# (two-space indent, " : "), errorCode UNEXPECTED_ERROR, no parameters, no trailing newline; 142 bytes.
+CHALLENGE_BODY = json.dumps({'error': 401, 'reason': 'Unauthorized',
+                             'detail': 'You are not authorized for this resource.', 'errorCode': 'UNEXPECTED_ERROR'},
+                            indent=2, separators=(',', ' : ')).encode('utf-8')
+
+
+class AtlasDigest(DigestVerifier):
+    """Atlas's challenge [R][V]: realm, domain, nonce, algorithm, qop, stale; no ``opaque=`` (neither the recorded
+    TestSetup legs nor the documentation example carry one)."""
+
+    def challenge(self):
+        return re.sub(r' opaque="[^"]*",', '', super().challenge())
 
 
 @functools.lru_cache(maxsize=65536)
@@ -101,6 +117,24 @@ class AtlasSimulator(Simulator):
         # Where the legacy v1.0 API lives: '/api/atlas/v1.0' (Atlas) or '/api/public/v1.0'
         # (Ops Manager / Cloud Manager).
         'v1_base_path': '/api/atlas/v1.0',
+        # The v1.0 API-key ``/whitelist`` resource (the seed document's API). 'auto': gone where v1_base_path is the
+        # cloud's /api/atlas/v1.0 (404: [V] Atlas removed it in 2021, the 404 itself [I]), served under Ops Manager's
+        # /api/public/v1.0 ([V] 4.2 documents only /whitelist; 5.0+ calls it deprecated). 'served': served on either
+        # path (the cloud before 2021). 'removed': 404 on either path (an Ops Manager that dropped it [U]).
+        'v1_whitelist': 'auto',
+        # [U] Content-Type application/json on a POST to a v2 API-key or service-account list: 'accept' (the
+        # migration page says a POST body may be sent as application/json [V], recorded for the project list) or
+        # 'refuse' (415: the extracts list only the versioned type for these operations). The project list always
+        # accepts it [V].
+        'plain_json_post': 'accept',
+        # [U] envelope=true on a single result: {"status": <code>, <field>: <the result>}. The field's name:
+        # 'content' (MongoDB's API guideline IPA-115) or 'envelope' (the seed document's table). Lists gain
+        # "status" either way [V].
+        'envelope_single_field': 'content',
+        # [U] a boolean query parameter (includeCount, envelope, pretty, includeSystemManaged) whose value is neither
+        # true nor false: 'lenient' (true is true in any case, anything else false: Java's Boolean.valueOf, what a
+        # JAX-RS service does [I]) or 'strict' (400 INVALID_QUERY_PARAMETER).
+        'query_boolean': 'lenient',
         # [U] how often one digest nonce may serve (every challenge brings a fresh one): 'reuse' (any number of
         # requests), 'increasing_nc' (each with a nonce count above every one seen with it) or 'single_use'.
         # The recordings show one challenge per CLI command, which fits all three.
@@ -152,10 +186,47 @@ class AtlasSimulator(Simulator):
 
     # [V] the endpoint sets this simulator serves: name -> (capacity, refill per 60 s) and what keys the scope
     RATE_LIMIT_SETS = {
+        'Programmatic API Keys': (500, 250),        # ORGANIZATION; applied: rate_limit_capacity, rate_limit_refill
+        'Project IP Access List': (1200, 500),      # GROUP; applied: project_rate_limit_capacity, ..._refill
         'Service Accounts (org)': (500, 250),       # ORGANIZATION: /orgs/{orgId}/serviceAccounts...
         'Service Accounts (group)': (1200, 500),    # GROUP: /groups/{groupId}/serviceAccounts...
         'Projects': (1200, 500),                    # USER: GET /groups, GET /groups/byName/{name}
+        'Rate Limits Inspection': (300, 100),       # USER: GET /rateLimits[/{endpointSetId}]
     }
+
+    # GET /rateLimits [V]: the endpoint sets of the documented table that this simulator serves, as
+    # RateLimitEndpointSetResponse: (endpointSetId, endpointSetName, scope, the simulator's bucket, endpoints).
+    # The real endpointSetId strings are [U]; these follow the extract's one example, "rateLimitsInspection_group":
+    # the name in camelCase, "_", the scope in lower case. The endpoints are the documented ones of each set.
+    ENDPOINT_SETS = (
+        ('programmaticApiKeys_organization', 'Programmatic API Keys', 'ORGANIZATION', 'Programmatic API Keys', (
+            ('GET', '/api/atlas/v2/orgs/{orgId}/apiKeys'), ('POST', '/api/atlas/v2/orgs/{orgId}/apiKeys'),
+            ('DELETE', '/api/atlas/v2/orgs/{orgId}/apiKeys/{apiUserId}'),
+            ('GET', '/api/atlas/v2/orgs/{orgId}/apiKeys/{apiUserId}/accessList'),
+            ('POST', '/api/atlas/v2/orgs/{orgId}/apiKeys/{apiUserId}/accessList'),
+            ('GET', '/api/atlas/v2/orgs/{orgId}/apiKeys/{apiUserId}/accessList/{ipAddress}'),
+            ('DELETE', '/api/atlas/v2/orgs/{orgId}/apiKeys/{apiUserId}/accessList/{ipAddress}'))),
+        ('serviceAccounts_organization', 'Service Accounts', 'ORGANIZATION', 'Service Accounts (org)', (
+            ('GET', '/api/atlas/v2/orgs/{orgId}/serviceAccounts'),
+            ('GET', '/api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}'),
+            ('GET', '/api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}/accessList'),
+            ('POST', '/api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}/accessList'),
+            ('DELETE', '/api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}/accessList/{ipAddress}'))),
+        ('serviceAccounts_group', 'Service Accounts', 'GROUP', 'Service Accounts (group)', (
+            ('GET', '/api/atlas/v2/groups/{groupId}/serviceAccounts/{clientId}/accessList'),
+            ('POST', '/api/atlas/v2/groups/{groupId}/serviceAccounts/{clientId}/accessList'),
+            ('DELETE', '/api/atlas/v2/groups/{groupId}/serviceAccounts/{clientId}/accessList/{ipAddress}'))),
+        ('projectIpAccessList_group', 'Project IP Access List', 'GROUP', 'Project IP Access List', (
+            ('GET', '/api/atlas/v2/groups/{groupId}/accessList'), ('POST', '/api/atlas/v2/groups/{groupId}/accessList'),
+            ('GET', '/api/atlas/v2/groups/{groupId}/accessList/{entryValue}'),
+            ('DELETE', '/api/atlas/v2/groups/{groupId}/accessList/{entryValue}'),
+            ('GET', '/api/atlas/v2/groups/{groupId}/accessList/{entryValue}/status'))),
+        ('projects_user', 'Projects', 'USER', 'Projects', (
+            ('GET', '/api/atlas/v2/groups'), ('GET', '/api/atlas/v2/groups/byName/{groupName}'),
+            ('POST', '/api/atlas/v2/groups'))),
+        ('rateLimitsInspection_user', 'Rate Limits Inspection', 'USER', 'Rate Limits Inspection', (
+            ('GET', '/api/atlas/v2/rateLimits'), ('GET', '/api/atlas/v2/rateLimits/{endpointSetId}'))),
+    )
 
     def settings_changed(self):
         self.buckets = {}  # (endpoint set, scope key) -> TokenBucket
@@ -204,7 +275,7 @@ class AtlasSimulator(Simulator):
     # -- state --------------------------------------------------------------------------------
 
     def load_seed(self, seed):
-        self.digest = DigestVerifier(REALM, self.settings['digest_nonce'])
+        self.digest = AtlasDigest(REALM, self.settings['digest_nonce'])
         self.orgs = OrderedDict()
         self.keys_by_public = {}
         self.service_accounts = {}
@@ -328,15 +399,12 @@ class AtlasSimulator(Simulator):
                              lambda entry: self._render_entry(self.url + base, entry), default_items)
 
     def _page_of(self, request, base, items_all, render, default_items=100):
-        """One page of ``items_all`` in the Atlas envelope ``{links, results, totalCount}``."""
-        try:
-            page = int(request.query.get('pageNum', 1))
-            items = int(request.query.get('itemsPerPage', default_items))
-        except ValueError:
+        """One page of ``items_all`` in the Atlas envelope ``{links, results, totalCount}``; None on bad paging."""
+        paging = self._paging(request, default_items)
+        if paging is None:
             return None
-        if page < 1 or not 1 <= items <= 500:
-            return None
-        include_count = request.query.get('includeCount', 'true').lower() != 'false'
+        page, items = paging
+        include_count = self._flag(request, 'includeCount', True)
         entries = items_all
         chunk = entries[(page - 1) * items:page * items]
         query = 'includeCount=%s&pageNum=%d&itemsPerPage=%d' % (str(include_count).lower(), page, items)
@@ -362,7 +430,48 @@ class AtlasSimulator(Simulator):
 
     # -- routing ------------------------------------------------------------------------------
 
+    BOOLEAN_QUERY = ('includeCount', 'envelope', 'pretty', 'includeSystemManaged')
+
     def route(self, request):
+        api = request.raw_path.startswith('/api/atlas/') or request.raw_path.startswith(self.settings['v1_base_path'])
+        if api and self.settings['query_boolean'] == 'strict':
+            for name in self.BOOLEAN_QUERY:
+                if name in request.query and request.query[name].lower() not in ('true', 'false'):
+                    return self._error(400, 'INVALID_QUERY_PARAMETER', 'Invalid value %s for query parameter %s.'
+                                       % (request.query[name], name), 'Bad Request', [name, request.query[name]])
+        response = self._route(request)
+        if api:
+            response = self._query_flags(request, response)
+        return response
+
+    @staticmethod
+    def _flag(request, name, default=False):
+        """A boolean query parameter: absent, its default; else true only for "true" in any case (query_boolean)."""
+        if name not in request.query:
+            return default
+        return request.query[name].lower() == 'true'
+
+    def _query_flags(self, request, response):
+        """``envelope=true`` [V]: a list (a body with ``results``) gains ``status``, the HTTP status; a single result
+        becomes ``{status, <envelope_single_field>: result}`` [U for the field's name]. The HTTP status stays; error
+        bodies (already carrying ``error``: the status) and empty bodies stay as they are [I]. ``pretty=true`` [V]:
+        the body is printed the way the recorded challenge is (Jackson: two-space indent, " : ") [R] [I]."""
+        envelope, pretty = self._flag(request, 'envelope'), self._flag(request, 'pretty')
+        if not (envelope or pretty) or not response.body or 'json' not in response.headers.get('Content-Type', ''):
+            return response
+        body = json.loads(response.body.decode('utf-8'))
+        if envelope and 200 <= response.status < 300:
+            if isinstance(body, dict) and 'results' in body:
+                body = dict(body, status=response.status)
+            else:
+                body = {'status': response.status, self.settings['envelope_single_field']: body}
+        if pretty:
+            response.body = json.dumps(body, indent=2, separators=(',', ' : ')).encode('utf-8')
+        else:
+            response.body = json.dumps(body).encode('utf-8')
+        return response
+
+    def _route(self, request):
         segments = request.raw_path.split('/')
         if request.raw_path == '/api/oauth/token' and request.method == 'POST':
             return self._token(request)
@@ -376,11 +485,16 @@ class AtlasSimulator(Simulator):
             v1, rest = True, segments[len(v1_base.split('/')):]
         else:
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found')
+        if not v1 and rest and rest[0] == 'rateLimits' and len(rest) <= 2:
+            return self._route_rate_limits(request, segments, rest)
         if not v1 and len(rest) >= 3 and rest[0] in ('orgs', 'groups') and rest[2] == 'serviceAccounts':
             return self._route_service_accounts(request, segments, rest)
         if not v1 and rest and rest[0] == 'groups' and (len(rest) == 1 or rest[1] == 'byName' or
                                                         (len(rest) >= 3 and rest[2] == 'accessList')):
             return self._route_projects(request, segments, rest)
+        # [V] the v1.0 twin of the project list, application/json (Atlas only: Ops Manager has no such list)
+        if v1 and v1_base == '/api/atlas/v1.0' and len(rest) >= 3 and rest[0] == 'groups' and rest[2] == 'accessList':
+            return self._route_projects(request, segments, rest, v1=True)
         if not v1 and len(rest) == 3 and rest[0] == 'orgs' and rest[2] == 'settings':
             return self._route_org_settings(request, rest)  # issue 20: GET|PATCH /orgs/{orgId}/settings
         # rest: orgs/{orgId}/apiKeys[/{id}/(accessList|whitelist)[/{entry}]]
@@ -393,11 +507,9 @@ class AtlasSimulator(Simulator):
             if refused is not None:
                 return refused
         if request.method == 'POST':
-            content_type = request.headers.get('Content-Type', '')
-            wanted = V1_CONTENT_TYPE if v1 else V2_MEDIA_TYPE
-            if wanted not in content_type:
-                return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % wanted,
-                                   'Unsupported Media Type')
+            refused = self._content_type_refused(request, V1_CONTENT_TYPE if v1 else V2_MEDIA_TYPE, v1)
+            if refused is not None:
+                return refused
 
         # Path segments are percent-decoded exactly once.
         org_id = unquote(rest[1])
@@ -428,7 +540,8 @@ class AtlasSimulator(Simulator):
             return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed',
                                headers=headers)
         if (len(rest) < 5 and not (len(rest) == 4 and request.method == 'DELETE')) or \
-                (len(rest) >= 5 and (rest[4] not in ('accessList', 'whitelist') or (rest[4] == 'whitelist' and not v1))):
+                (len(rest) >= 5 and (rest[4] not in ('accessList', 'whitelist') or
+                                     (rest[4] == 'whitelist' and not (v1 and self._whitelist_served())))):
             return self._error(404, 'RESOURCE_NOT_FOUND', 'Cannot find resource %s.' % request.raw_path, 'Not Found',
                                headers=headers)
         if key_id not in keys:
@@ -441,12 +554,10 @@ class AtlasSimulator(Simulator):
             return self._ok(204, None, v1, headers)
         base = '/'.join(segments[:segments.index(rest[4]) + 1])
         if len(rest) == 5:
+            if request.method in ('GET', 'POST') and self._paging(request) is None:
+                return self._paging_error(headers)
             if request.method == 'GET':
-                body = self._page(request, base, key)
-                if body is None:
-                    return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
-                                       'Bad Request', headers=headers)
-                return self._ok(200, body, v1, headers)
+                return self._ok(200, self._page(request, base, key), v1, headers)
             if request.method == 'POST':
                 return self._add(request, base, key, v1, headers)
         elif len(rest) == 6:
@@ -456,6 +567,40 @@ class AtlasSimulator(Simulator):
             if request.method == 'DELETE':
                 return self._delete(request, caller, key, entry, v1, headers)
         return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed', headers=headers)
+
+    def _whitelist_served(self):
+        mode = self.settings['v1_whitelist']
+        if mode == 'auto':
+            return self.settings['v1_base_path'].rstrip('/') != '/api/atlas/v1.0'
+        return mode == 'served'
+
+    def _content_type_refused(self, request, media_type, v1=False, plain_json=None):
+        """None when a POST's Content-Type is ``media_type`` (or, on v2, application/json as the plain_json_post
+        setting says, or always with ``plain_json``), else a 415."""
+        content_type = request.headers.get('Content-Type', '').split(';')[0].strip().lower()
+        if content_type == media_type:
+            return None
+        if not v1 and content_type == 'application/json':
+            if plain_json or (plain_json is None and self.settings['plain_json_post'] == 'accept'):
+                return None
+        return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % media_type,
+                           'Unsupported Media Type')
+
+    def _paging(self, request, default_items=100):
+        """(pageNum, itemsPerPage) [V: pageNum >= 1, itemsPerPage 1..500], or None when either is off."""
+        try:
+            page = int(request.query.get('pageNum', 1))
+            items = int(request.query.get('itemsPerPage', default_items))
+        except ValueError:
+            return None
+        if page < 1 or not 1 <= items <= 500:
+            return None
+        return page, items
+
+    def _paging_error(self, headers=None):
+        """[V] bad paging: 400 INVALID_QUERY_PARAMETER with the JSON error body, before anything is done."""
+        return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
+                           'Bad Request', headers=headers)
 
     def _negotiate(self, request, version):
         """None when the Accept header asks for ``version`` (or, per the setting, a later date), else 406."""
@@ -468,6 +613,97 @@ class AtlasSimulator(Simulator):
         return self._error(406, 'INVALID_VERSION_DATE' if 'vnd.atlas' in accept else 'NOT_ACCEPTABLE',
                            'Accept header %r is not supported; use application/vnd.atlas.%s+json.' % (accept, version),
                            'Not Acceptable')
+
+    # -- rate limits inspection ---------------------------------------------------------------
+
+    def _route_rate_limits(self, request, segments, rest):
+        """[V] GET /rateLimits (query groupId | orgId | userId | ipAddress: only that scope's sets, for that key;
+        repeatable name and endpointPath; pageNum, itemsPerPage) and GET /rateLimits/{endpointSetId}, versioned
+        2025-03-12 or preview; the Rate Limits Inspection set's own bucket (USER scope)."""
+        if RATE_LIMITS_PREVIEW in request.headers.get('Accept', ''):
+            media = RATE_LIMITS_PREVIEW
+        else:
+            refused = self._negotiate(request, RATE_LIMITS_VERSION)
+            if refused is not None:
+                return refused
+            media = 'application/vnd.atlas.%s+json' % RATE_LIMITS_VERSION
+        caller, failure = self._authenticate_any(request)
+        if failure is not None:
+            return failure
+        capacity, refill = self.RATE_LIMIT_SETS['Rate Limits Inspection']
+        headers = self._bucket('Rate Limits Inspection', (caller or {}).get('id'), capacity, refill / 60.0)
+        if isinstance(headers, Response):
+            return headers
+        if request.method != 'GET':
+            return self._method_not_allowed(headers)
+        scopes = set(('IP', 'GROUP', 'ORGANIZATION', 'USER'))
+        for name, scope in (('groupId', 'GROUP'), ('orgId', 'ORGANIZATION'), ('userId', 'USER'), ('ipAddress', 'IP')):
+            if name in request.query:
+                refused = self._rate_limit_key_refused(request, caller, name, request.query[name], headers)
+                if refused is not None:
+                    return refused
+                scopes &= {scope}
+        sets = [self._endpoint_set_view(*endpoint_set) for endpoint_set in self.ENDPOINT_SETS]
+        if len(rest) == 2:  # one set; a scope key says whose limits, it filters nothing [V]
+            set_id = unquote(rest[1])
+            found = [view for view in sets if view['endpointSetId'] == set_id]
+            if not found:
+                return self._error(404, 'RATE_LIMIT_ENDPOINT_SET_NOT_FOUND', 'No endpoint set with ID %s exists.'
+                                   % set_id, 'Not Found', [set_id], headers=headers)
+            return Response(200, found[0], headers=headers, content_type=media + ';charset=utf-8')
+        if self._paging(request) is None:
+            return self._paging_error(headers)
+        names = [v for k, v in request.query_pairs if k == 'name']
+        paths = [v.rstrip('/') for k, v in request.query_pairs if k == 'endpointPath']
+        sets = [view for view in sets if view['scope'] in scopes and (not names or view['endpointSetName'] in names)
+                and (not paths or any(e['path'] in paths for e in view['endpoints']))]
+        body = self._page_of(request, '/'.join(segments), sets, lambda view: view)
+        return Response(200, body, headers=headers, content_type=media + ';charset=utf-8')
+
+    def _endpoint_set_view(self, set_id, name, scope, bucket, endpoints):
+        """RateLimitEndpointSetResponse [V]: the applied values, and the documented default where a setting
+        overrides it ("returned if there is an override")."""
+        default_capacity, default_refill = self.RATE_LIMIT_SETS[bucket]
+        applied_capacity, applied_refill = default_capacity, default_refill
+        if bucket == 'Programmatic API Keys':
+            applied_capacity = self.settings['rate_limit_capacity'] or default_capacity
+            applied_refill = int(round(self.settings['rate_limit_refill'] * 60))
+        elif bucket == 'Project IP Access List':
+            applied_capacity = self.settings['project_rate_limit_capacity'] or default_capacity
+            applied_refill = int(round(self.settings['project_rate_limit_refill'] * 60))
+
+        def value(applied, default):
+            return {'value': applied} if applied == default else {'value': applied, 'defaultValue': default}
+        return {'capacity': value(applied_capacity, default_capacity), 'endpointSetId': set_id,
+                'endpointSetName': name, 'endpoints': [{'method': m, 'path': p} for m, p in endpoints],
+                'refillDurationSeconds': {'value': 60}, 'refillRate': value(applied_refill, default_refill),
+                'scope': scope}
+
+    def _rate_limit_key_refused(self, request, caller, name, value, headers):
+        """[V] the caller may only ask about a project it can read, its own organization, itself, its own IP. The
+        patterns are the extract's; the error codes [I]."""
+        patterns = {'groupId': ID_RE, 'orgId': ID_RE,
+                    'ipAddress': re.compile(r'^((25[0-5]|(2[0-4]|1\d|[1-9]|)\d)(\.(?!$)|$)){4}$|'
+                                            r'^([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}$')}
+        if name in patterns and not patterns[name].match(value):
+            return self._error(400, 'INVALID_QUERY_PARAMETER', 'Invalid value %s for query parameter %s.'
+                               % (value, name), 'Bad Request', [name, value], headers=headers)
+        if caller is None:
+            return None
+        if name == 'groupId':
+            project = self.projects.get(value)
+            allowed = project is not None and self._may_see(caller, project)
+        elif name == 'orgId':
+            allowed = value in (self.service_accounts[caller['id']].get('orgs', [])
+                                if caller['kind'] == 'service_account' else [caller['key']['org']])
+        elif name == 'userId':
+            allowed = value == caller['id']
+        else:
+            allowed = ipaddress.ip_address(value) == self._caller_ip(request)
+        if allowed:
+            return None
+        return self._error(403, 'USER_UNAUTHORIZED', 'The current user is not authorized to read the rate limits of '
+                           '%s %s.' % (name, value), 'Forbidden', [name, value], headers=headers)
 
     # -- organization settings (issue 20: the access-list requirement) ---------------------------
     #
@@ -595,9 +831,10 @@ class AtlasSimulator(Simulator):
         refused = self._negotiate(request, SA_VERSION)
         if refused is not None:
             return refused
-        if request.method == 'POST' and SA_MEDIA_TYPE not in request.headers.get('Content-Type', ''):
-            return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % SA_MEDIA_TYPE,
-                               'Unsupported Media Type')
+        if request.method == 'POST':
+            refused = self._content_type_refused(request, SA_MEDIA_TYPE)
+            if refused is not None:
+                return refused
         level, parent = rest[0], unquote(rest[1])
         if not ID_RE.match(parent):
             return self._path_param_error('orgId' if level == 'orgs' else 'groupId', parent)
@@ -617,6 +854,8 @@ class AtlasSimulator(Simulator):
                                headers=headers)
         if len(rest) == 3:
             if level == 'orgs' and request.method == 'GET':
+                if self._paging(request) is None:
+                    return self._paging_error(headers)
                 accounts = [a for a in self.service_accounts.values() if org_id in a.get('orgs', [])]
                 return self._sa_ok(200, self._page_of(request, '/'.join(segments), accounts, self._sa_view), headers)
             return self._method_not_allowed(headers)
@@ -639,12 +878,11 @@ class AtlasSimulator(Simulator):
                                headers=headers)
         entries = self._sa_entries(account, parent if level == 'groups' else None)
         base = '/'.join(segments[:len(segments) - len(rest) + 5])  # .../accessList
+        if len(rest) == 5 and request.method in ('GET', 'POST') and self._paging(request) is None:
+            return self._paging_error(headers)
         if len(rest) == 5 and request.method == 'GET':
-            body = self._page_of(request, base, list(entries.values()), self._render_sa_entry)
-            if body is None:
-                return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
-                                   'Bad Request', headers=headers)
-            return self._sa_ok(200, body, headers)
+            return self._sa_ok(200, self._page_of(request, base, list(entries.values()), self._render_sa_entry),
+                               headers)
         if len(rest) == 5 and request.method == 'POST':
             return self._sa_add(request, base, entries, headers)
         if len(rest) == 6 and request.method == 'DELETE':  # [V] no GET of one entry on these lists
@@ -693,32 +931,41 @@ class AtlasSimulator(Simulator):
         item['links'] = [{'href': '%s/%s' % (base, segment), 'rel': 'self'}]
         return dict(sorted(item.items()))
 
-    def _route_projects(self, request, segments, rest):
-        refused = self._negotiate(request, '2023-01-01')
-        if refused is not None:
-            return refused
-        if request.method == 'POST' and V2_MEDIA_TYPE not in request.headers.get('Content-Type', '') \
-                and 'application/json' not in request.headers.get('Content-Type', ''):
-            return self._error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be %s.' % V2_MEDIA_TYPE,
-                               'Unsupported Media Type')
+    def _route_projects(self, request, segments, rest, v1=False):
+        """GET /groups, GET /groups/byName/{name} and the project IP access list; ``v1``: the v1.0 twin of the
+        list [V] (application/json both ways; the same handler as v2 [I]: same rendering, 201, bucket)."""
+        if not v1:
+            refused = self._negotiate(request, '2023-01-01')
+            if refused is not None:
+                return refused
+        if request.method == 'POST':  # [V] v2 also takes a plain application/json body here
+            refused = self._content_type_refused(request, V1_CONTENT_TYPE if v1 else V2_MEDIA_TYPE, v1,
+                                                 plain_json=True)
+            if refused is not None:
+                return refused
         caller, failure = self._authenticate_any(request)
         if failure is not None:
             return failure
         visible = [p for p in self.projects.values() if self._may_see(caller, p)]
-        if len(rest) == 1 and request.method == 'GET':  # [V] GET /groups (Projects set, USER scope)
+        if len(rest) == 1 or rest[1] == 'byName':
+            # [V] GET /groups and GET /groups/byName/{groupName}: the Projects set, USER scope
             capacity, refill = self.RATE_LIMIT_SETS['Projects']
             limited = self._bucket('Projects', (caller or {}).get('id'), capacity, refill / 60.0)
             if isinstance(limited, Response):
                 return limited
-            return self._ok(200, self._page_of(request, '/'.join(segments), visible, self._project_view), False,
-                            limited)
-        if rest[1] == 'byName' and len(rest) == 3 and request.method == 'GET':
-            name = unquote(rest[2])
-            found = [p for p in visible if p.get('name') == name]
-            if not found:
-                return self._error(404, 'GROUP_NAME_NOT_FOUND', 'No group with name "%s" exists.' % name, 'Not Found',
-                                   [name])
-            return self._ok(200, self._project_view(found[0]), False, {})
+            if len(rest) == 1 and request.method == 'GET':
+                if self._paging(request) is None:
+                    return self._paging_error(limited)
+                return self._ok(200, self._page_of(request, '/'.join(segments), visible, self._project_view), False,
+                                limited)
+            if len(rest) == 3 and request.method == 'GET':
+                name = unquote(rest[2])
+                found = [p for p in visible if p.get('name') == name]
+                if not found:
+                    return self._error(404, 'GROUP_NAME_NOT_FOUND', 'No group with name "%s" exists.' % name,
+                                       'Not Found', [name], headers=limited)
+                return self._ok(200, self._project_view(found[0]), False, limited)
+            return self._method_not_allowed(limited)
         project_id = unquote(rest[1])
         if not ID_RE.match(project_id):
             return self._path_param_error('groupId', project_id)
@@ -732,15 +979,14 @@ class AtlasSimulator(Simulator):
         base = self.url + '/'.join(segments[:len(segments) - len(rest) + 3])
         entries = self._project_entries(project)
         if len(rest) == 3:
+            if request.method in ('GET', 'POST') and self._paging(request) is None:
+                return self._paging_error(headers)
             if request.method == 'GET':
-                body = self._page_of(request, base[len(self.url):], list(entries.values()),
-                                     lambda e: self._render_project_entry(base, project_id, e))
-                if body is None:
-                    return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
-                                       'Bad Request', headers=headers)
-                return self._ok(200, body, False, headers)
+                return self._ok(200, self._page_of(request, base[len(self.url):], list(entries.values()),
+                                                   lambda e: self._render_project_entry(base, project_id, e)),
+                                v1, headers)
             if request.method == 'POST':
-                return self._project_add(request, base, project, headers)
+                return self._project_add(request, base, project, headers, v1)
             return self._method_not_allowed(headers)
         value = unquote(rest[3])
         key = value if value.startswith('sg-') or '/sg-' in value else _parse_entry_value(value)
@@ -756,12 +1002,12 @@ class AtlasSimulator(Simulator):
             entry['status_reads'] = entry.get('status_reads', 0) + 1
             state = 'PENDING' if entry['status_reads'] <= self.settings['status_pending_reads'] \
                 else self.settings['status_result']
-            return self._ok(200, {'STATUS': state}, False, headers)
+            return self._ok(200, {'STATUS': state}, v1, headers)
         if len(rest) == 4 and request.method == 'GET':
-            return self._ok(200, self._render_project_entry(base, project_id, entry), False, headers)
+            return self._ok(200, self._render_project_entry(base, project_id, entry), v1, headers)
         if len(rest) == 4 and request.method == 'DELETE':
             del entries[key]
-            return self._ok(204, None, False, headers)
+            return self._ok(204, None, v1, headers)
         return self._method_not_allowed(headers)
 
     def _project_view(self, project):
@@ -791,7 +1037,7 @@ class AtlasSimulator(Simulator):
             org = key['org'] if key else None
         return self._authenticate(request, org or '')
 
-    def _project_add(self, request, base, project, headers):
+    def _project_add(self, request, base, project, headers, v1=False):
         """[V] additive POST, page 1 of the whole list back; [R] 201. Not for concurrent POSTs [V]."""
         now = self.now()
         busy = self.settings['project_post_busy_seconds']
@@ -868,7 +1114,7 @@ class AtlasSimulator(Simulator):
         project['last_post'] = now
         page = self._page_of(request, base[len(self.url):], list(entries.values()),
                              lambda e: self._render_project_entry(base, project['id'], e))
-        return self._ok(201, page, False, headers)
+        return self._ok(201, page, v1, headers)
 
     def _method_not_allowed(self, headers=None):
         return self._error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', 'Method Not Allowed', headers=headers)
@@ -916,14 +1162,15 @@ class AtlasSimulator(Simulator):
             given = [f for f in ('ipAddress', 'cidrBlock') if isinstance(element, dict) and f in element and
                      (element[f] is not None or not nullable)]
             if not isinstance(element, dict) or len(given) != 1 or set(element) - {'ipAddress', 'cidrBlock'}:
-                return self._error(400, 'INVALID_ATTRIBUTE', 'Each element needs exactly one of ipAddress or cidrBlock.',
-                                   'Bad Request', headers=headers)
+                return self._error(400, 'INVALID_ATTRIBUTE',
+                                   'Each element needs exactly one of ipAddress or cidrBlock.', 'Bad Request',
+                                   headers=headers)
             value = element.get('ipAddress') or element.get('cidrBlock')
             net = _parse_entry_value(value) if isinstance(value, str) else None
             if net is None or ('ipAddress' in element and '/' in value):
                 return self._error(400, 'INVALID_IP_ADDRESS_OR_CIDR_NOTATION',
-                                   'The address %s must be in valid IP address or CIDR notation.' % value, 'Bad Request',
-                                   [value], headers=headers)
+                                   'The address %s must be in valid IP address or CIDR notation.' % value,
+                                   'Bad Request', [value], headers=headers)
             if net.version == 6 and self.settings['ipv6'] == 'reject':
                 return self._error(400, 'IPV6_UNSUPPORTED', 'IPv6 entries are not supported: %s.' % value,
                                    'Bad Request', [value], headers=headers)
@@ -992,10 +1239,9 @@ class AtlasSimulator(Simulator):
             username = self.digest.verify(request.method, header, password_for)
             if username:
                 caller = {'kind': 'api_key', 'id': username, 'key': self.keys_by_public[username]}
-        if caller is None:
-            headers = {'WWW-Authenticate': self.digest.challenge()}
-            return None, Response(401, {'detail': 'You are not authorized for this resource.', 'error': 401,
-                                        'reason': 'Unauthorized'}, headers=headers)
+        if caller is None:  # [R] the recorded first leg: this body, Vary, no RateLimit headers
+            headers = {'WWW-Authenticate': self.digest.challenge(), 'Vary': 'Accept-Encoding'}
+            return None, Response(401, CHALLENGE_BODY, headers=headers)
         refused = self._access_list_required_refusal(request, caller)  # issue 20: the org's requirement
         if refused is not None:
             return caller, refused
@@ -1085,14 +1331,10 @@ class AtlasSimulator(Simulator):
                 token['expires'] = 0
 
     def _list_keys(self, request, org_id, keys, v1, headers):
-        try:
-            page = int(request.query.get('pageNum', 1))
-            items = int(request.query.get('itemsPerPage', 100))
-        except ValueError:
-            page, items = 0, 0
-        if page < 1 or not 1 <= items <= 500:
-            return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
-                               'Bad Request', headers=headers)
+        paging = self._paging(request)
+        if paging is None:
+            return self._paging_error(headers)
+        page, items = paging
         all_keys = list(keys.values())
         chunk = all_keys[(page - 1) * items:page * items]
         base = self.url + request.raw_path
@@ -1104,7 +1346,8 @@ class AtlasSimulator(Simulator):
     def _key_view(self, org_id, key, base, private_key=None):
         return {'desc': key['desc'], 'id': key['id'],
                 'links': [{'href': '%s/%s' % (base, key['id']), 'rel': 'self'}],
-                'privateKey': private_key or ('********-****-****-' + key['privateKey'][-12:] if key['privateKey'] else ''),
+                'privateKey': private_key or ('********-****-****-' + key['privateKey'][-12:]
+                                              if key['privateKey'] else ''),
                 'publicKey': key['publicKey'],
                 'roles': [{'orgId': org_id, 'roleName': r} for r in key['roles']]}
 

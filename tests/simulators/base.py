@@ -41,7 +41,8 @@ class Request(object):
         self.method = method
         parts = urlsplit(raw_path)
         self.raw_path = parts.path  # still percent-encoded; routes decode segments exactly once
-        self.query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.query_pairs = parse_qsl(parts.query, keep_blank_values=True)  # in order, repeated names kept
+        self.query = dict(self.query_pairs)
         self.headers = headers
         self.body = body
         self.client_ip = client_ip
