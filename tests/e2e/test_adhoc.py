@@ -85,6 +85,19 @@ def test_fleet_converge_for_an_inventory_group(atlas, ansible_adhoc, tmp_path):
     assert again.rc == 0 and again.result()['changed'] is False and len(atlas.writes()) == writes
 
 
+def test_org_access_policy_refuses_a_lockout_then_overrides_it(atlas, ansible_adhoc):
+    env = {'MONGODB_ATLAS_PUBLIC_API_KEY': PUBLIC, 'MONGODB_ATLAS_PRIVATE_API_KEY': PRIVATE,
+           'MONGODB_ATLAS_BASE_URL': atlas.url}
+    # the seed's service account CLIENT_ID has an empty list, and 127.0.0.1 is not on the calling key's list
+    refused = ansible_adhoc('atlas_org_access_policy', dict(org_id=ORG, require_api_access_list=True), env=env)
+    assert refused.rc != 0 and CLIENT_ID in refused.output and 'Nothing was changed' in refused.output
+    assert atlas.writes() == []
+    run = ansible_adhoc('atlas_org_access_policy', dict(org_id=ORG, require_api_access_list=True, allow_lockout=True),
+                        '--diff', env=env)
+    assert run.rc == 0 and run.result()['changed'] is True, run.output
+    assert 'allow_lockout=true' in run.output and atlas.org_settings_of(ORG)['apiAccessListRequired'] is True
+
+
 def test_every_module_is_run_ad_hoc_here():
     source = Path(__file__).read_text(encoding='utf-8')
     assert [m for m in MODULES if "ansible_adhoc('%s'" % m not in source] == []

@@ -12,6 +12,7 @@ Seed (YAML/JSON)::
 
     orgs:
       - id: 5f0000000000000000000001
+        settings: {apiAccessListRequired: true}   # optional, the organization settings (default: off)
         api_keys:
           - {id: 6a0000000000000000000001, publicKey: abcdefgh, privateKey: <uuid>, desc: ci,
              roles: [ORG_OWNER], access_list: [203.0.113.10, 10.0.0.0/24]}
