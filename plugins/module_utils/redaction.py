@@ -29,7 +29,8 @@ class Redactor(object):
 
     def __init__(self, patterns=()):
         self._secrets = set()
-        self._patterns = list(patterns)
+        self._patterns = tuple(patterns)
+        self._ordered = ()  # the secrets, longest first (a secret inside another is masked after it)
         self._lock = threading.Lock()
         _LIVE.add(self)
 
@@ -38,22 +39,21 @@ class Redactor(object):
         if value is not None and len(str(value)) >= MIN_SECRET_CHARS:
             with self._lock:
                 self._secrets.add(str(value))
+                self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def add_pattern(self, pattern, replacement):
         with self._lock:
-            self._patterns.append((re.compile(pattern) if isinstance(pattern, str) else pattern, replacement))
+            self._patterns += ((re.compile(pattern) if isinstance(pattern, str) else pattern, replacement),)
 
     def text(self, value):
-        """``value`` as text with every secret masked (None stays None)."""
+        """``value`` as text with every secret masked (None stays None). Called for every string of a result:
+        it reads the tuples as they stand (replaced whole on every change), without a lock."""
         if value is None:
             return None
         text = str(value)
-        with self._lock:
-            patterns = list(self._patterns)
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for pattern, replacement in patterns:
+        for pattern, replacement in self._patterns:
             text = pattern.sub(replacement, text)
-        for secret in secrets:
+        for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
