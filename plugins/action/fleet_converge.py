@@ -12,9 +12,6 @@ from the play's hostvars.
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
@@ -25,60 +22,14 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     HAS_REQUESTS, ApiError,
 )
+from ansible_collections.apiaccess.ipwhitelist.plugins.plugin_utils import play
 
 display = Display()
-
-
-def _is_ip(value):
-    try:
-        addresses.parse_single_address(str(value), allow_ipv6=True)
-    except (addresses.AddressError, ValueError):
-        return False
-    return True
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-
-    def _fleet_from_hostvars(self, task_vars, hosts, address_var):
-        """host -> address: the host's address variable, else its ansible_host when that is an IP."""
-        hostvars = task_vars['hostvars']
-        result = {}
-        for host in hosts:
-            values = hostvars[host]
-            value = values.get(address_var)
-            if value in (None, ''):
-                candidate = values.get('ansible_host')
-                value = candidate if candidate and _is_ip(candidate) else None
-            result[host] = value
-        return result
-
-    def _task_environment(self):
-        """The task's ``environment:`` (play, block and task levels merged), templated: what a module
-        process would get on top of the controller's own environment."""
-        merged = {}
-        environments = self._task.environment or []
-        for environment in environments if isinstance(environments, list) else [environments]:
-            if environment:
-                merged.update(self._templar.template(environment))
-        return dict((str(k), str(v)) for k, v in merged.items())
-
-    def _unlimited_play_hosts(self):
-        """The hosts the play's pattern matches without --limit, or None when that cannot be told."""
-        try:
-            inventory = self._task.get_variable_manager()._inventory  # pylint: disable=protected-access
-            play = self._task.get_play() if hasattr(self._task, 'get_play') else self._task._parent._play
-            return [h.name for h in inventory.get_hosts(play.hosts, ignore_limits=True, ignore_restrictions=True)]
-        except Exception:  # pylint: disable=broad-except  # older or newer internals: assume the limit narrows
-            return None
-
-    def _limit_hazard(self, task_vars, args):
-        """Why the fleet is not the whole fleet under --limit, or None (the rule is fleet.limit_narrows)."""
-        if not task_vars.get('ansible_limit') or args.get('fleet'):
-            return None
-        return fleet.limit_narrows(task_vars.get('ansible_play_hosts_all') or [], self._unlimited_play_hosts(),
-                                   args.get('hosts'), (task_vars.get('groups') or {}).values())
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -91,12 +42,12 @@ class ActionModule(ActionBase):
                               'run_once: true on the task' % play_hosts[0])
             return result
         args = dict(self._task.args)
-        hazard = self._limit_hazard(task_vars, args)
+        hazard = play.limit_hazard(self._task, task_vars, args)
         if not args.get('fleet'):
             hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
-            args['fleet'] = self._fleet_from_hostvars(task_vars, hosts, args.get('address_var') or
-                                                      'fleet_whitelist_address')
-        with _environ(self._task_environment()):
+            args['fleet'] = play.fleet_from_hostvars(task_vars, hosts, args.get('address_var') or
+                                                     'fleet_whitelist_address')
+        with play.environ(play.task_environment(self._task, self._templar)):
             outcome, no_log_values = self._converge(args, hazard, task_vars)
         if not self._task.run_once and len(play_hosts) > 1:
             outcome.setdefault('warnings', []).append(
@@ -126,19 +77,6 @@ class ActionModule(ActionBase):
             outcome = dict(failed=True, converged=False, changed=False, requests=0,
                            msg='unexpected error (%s) before or after the targets ran: %s' % (type(exc).__name__, exc))
         return outcome, no_log_values
-
-
-@contextlib.contextmanager
-def _environ(extra):
-    """os.environ with ``extra`` over it, for the argspec fallbacks and requests (proxies, CA bundles),
-    restored after. The action runs in its own worker process, so nothing else sees the change."""
-    saved = dict(os.environ)
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _scrub(outcome, no_log_values):

@@ -618,8 +618,11 @@ class ApiClient(object):
     def __init__(self, base_url, auth=None, timeout=30.0, validate_certs=True, ca_path=None, proxy=None,
                  retries=5, retry_max_wait=60.0, backoff_factor=0.5, headers=None, error_parser=None,
                  redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16, error_hint=None,
-                 pacer=None, redactor=None, rate_limit_max_wait=RATE_LIMIT_MAX_WAIT):
+                 pacer=None, redactor=None, rate_limit_max_wait=RATE_LIMIT_MAX_WAIT, read_only=False):
         self.base_url = base_url.rstrip('/')
+        # read_only: every request other than GET/HEAD is refused before it is sent (the audit), except those
+        # that change nothing the user manages (write=False: the OAuth token of a service account)
+        self.read_only = read_only
         # error_hint(status, code, body) -> what to do about an HTTP error, or None (provider-specific)
         self.error_hint = error_hint
         self.timeout = timeout
@@ -737,6 +740,10 @@ class ApiClient(object):
         changes nothing the user manages (``write=False``: the OAuth token): the journal records it as it
         happens, done or of unknown outcome, so no caller can forget a write it made."""
         method = method.upper()
+        if self.read_only and write is not False and method not in ('GET', 'HEAD'):
+            shown_url = self.redact(self.url(path))
+            raise ApiError('%s %s: refused, this client only reads (read_only); nothing was sent' % (method, shown_url),
+                           method=method, url=shown_url, tries=0)
         if write is None and method not in ('GET', 'HEAD'):
             raise ValueError('%s %s: a write request must name what it writes (write=Write(...)) for the journal'
                              % (method, path))

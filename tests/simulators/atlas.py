@@ -23,7 +23,9 @@ Seed (YAML/JSON)::
       - {id: <24 hex>, name: prod, org: <org id>}
 
 An access-list entry in a seed is an address string, or ``{address, created, last_used}`` (UTC
-times like 2026-01-01T00:00:00Z) for lists with usage data.
+times like 2026-01-01T00:00:00Z) for lists with usage data. A time may also be relative to when the seed is
+loaded, ``now``, ``now-120d``, ``now+6h`` (units s, m, h, d, w), so a seed file keeps its meaning as time goes
+by (a project entry's ``delete_after`` too).
 """
 
 from __future__ import annotations
@@ -301,7 +303,8 @@ class AtlasSimulator(Simulator):
             for value in project.get('access_list', []):
                 item = value if isinstance(value, dict) else {'address': value}
                 key = item.get('aws_security_group') or ipaddress.ip_network(item['address'], strict=True)
-                record['access_list'][key] = self._project_entry(key, item.get('comment'), item.get('delete_after'))
+                record['access_list'][key] = self._project_entry(key, item.get('comment'),
+                                                                 seed_time(item.get('delete_after')))
             self.projects[project['id']] = record
         for account in seed.get('service_accounts', []):
             record = dict(account, name=account.get('name', account['client_id']), access_list=OrderedDict(),
@@ -317,9 +320,9 @@ class AtlasSimulator(Simulator):
             net = ipaddress.ip_network(value['address'], strict=True)
             entry = self._new_entry(net, sa)
             if value.get('created'):
-                entry['createdAt' if sa else 'created'] = value['created']
+                entry['createdAt' if sa else 'created'] = seed_time(value['created'])
             if value.get('last_used'):
-                entry['lastUsedAt' if sa else 'lastUsed'] = value['last_used']
+                entry['lastUsedAt' if sa else 'lastUsed'] = seed_time(value['last_used'])
                 entry['lastUsedAddress'] = str(net.network_address)
         else:
             net = ipaddress.ip_network(value, strict=True)
@@ -1408,6 +1411,18 @@ class AtlasSimulator(Simulator):
                                    'Bad Request', [str(ip)], headers=headers)
         del key['access_list'][net]
         return self._ok(204, None, v1, headers)
+
+
+SEED_TIME_RE = re.compile(r'^now(?:([+-])(\d+)([smhdw]))?$')
+
+
+def seed_time(value):
+    """A seed's time as Atlas renders it: given (2026-01-01T00:00:00Z), or relative to now (now-120d, now+6h)."""
+    match = SEED_TIME_RE.match(str(value).strip()) if value else None
+    if match is None:
+        return value
+    seconds = int(match.group(2) or 0) * {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}[match.group(3) or 's']
+    return time.strftime(NOW, time.gmtime(time.time() + (seconds if match.group(1) != '-' else -seconds)))
 
 
 def _epoch(text):
