@@ -83,11 +83,6 @@ BEFORE_A=$(writes "$ATLAS"); BEFORE_W=$(writes "$WOODCORE")
 "${PLAY[@]}" | from_summary
 echo "writes during run 3: atlas $(( $(writes "$ATLAS") - BEFORE_A )), woodcore $(( $(writes "$WOODCORE") - BEFORE_W ))"
 
-# ---- AUDIT REPORT: its step goes here -----------------------------------------------------------
-# Once the audit module exists (issue 21), the demo runs it here: every API key, service account and
-# project list of the organization, managed by this playbook or not. Nothing runs here yet.
-# --------------------------------------------------------------------------------------------------
-
 say "Final state (from the simulators), by the names of playbooks/demo/keys.yml"
 control "$ATLAS/__sim__/state" | python -c '
 import json, os, sys, yaml
@@ -131,4 +126,16 @@ state = json.load(sys.stdin)
 for name, key in state["keys"].items():
     print("woodcore %-24s %s" % (name, key["ip"]))
 print("OTP emails sent: %d" % state["emails_sent"])'
+# The last step: who can call these APIs, and from where. playbooks/audit.yml reads (never writes) every list of the
+# organization, managed by the demo or not, against the fleet, and writes one report (docs/audit.md).
+say "Audit: every API key, service account and project list of the organization, and the Woodcore keys (reads only)"
+BEFORE_A=$(writes "$ATLAS"); BEFORE_W=$(writes "$WOODCORE")
+ansible-playbook -i playbooks/demo/inventory.yml playbooks/audit.yml -e @playbooks/demo/keys.yml \
+  -e "fleet_whitelist_woodcore_pending_state_path=$WORK/woodcore-pending.json" \
+  -e audit_all=true -e '{"audit_org_ids": ["65a1f0c2e4b0d7a3c9e81234"]}' \
+  -e audit_fail_on=never -e "audit_report_dir=$ROOT/access-report" | sed -n '/TASK \[Summary/,/^$/p' \
+  | sed -n 's/^ *"\(.*\)",\{0,1\}$/  \1/p'
+echo "writes during the audit: atlas $(( $(writes "$ATLAS") - BEFORE_A )), woodcore $(( $(writes "$WOODCORE") - BEFORE_W ))"
+echo "open it: $ROOT/access-report/access-report.html (JSON and Markdown beside it)"
+
 say "Simulators stopped. The same playbook runs against the real services: see README.md"

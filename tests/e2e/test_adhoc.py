@@ -101,3 +101,17 @@ def test_org_access_policy_refuses_a_lockout_then_overrides_it(atlas, ansible_ad
 def test_every_module_is_run_ad_hoc_here():
     source = Path(__file__).read_text(encoding='utf-8')
     assert [m for m in MODULES if "ansible_adhoc('%s'" % m not in source] == []
+
+
+def test_access_audit_of_an_organization(atlas, ansible_adhoc, tmp_path):
+    env = {'MONGODB_ATLAS_PUBLIC_API_KEY': PUBLIC, 'MONGODB_ATLAS_PRIVATE_API_KEY': PRIVATE,
+           'MONGODB_ATLAS_BASE_URL': atlas.url}
+    run = ansible_adhoc('access_audit', dict(audit_all=True, org_ids=[ORG], report_dir=str(tmp_path / 'report')),
+                        env=env)
+    assert run.rc == 0, run.output
+    result = run.result()
+    # the service account CLIENT_ID has no entries; the organization does not require lists
+    assert [(f['code'], f['target']['name']) for f in result['findings'] if f['severity'] != 'info'][:2] == [
+        ('open-to-internet', 'automation'), ('org-policy-off', ORG)]
+    assert (tmp_path / 'report' / 'access-report.html').is_file() and atlas.writes() == []
+    assert PRIVATE not in run.output

@@ -119,7 +119,7 @@ class Job(object):
         self.atlas_credential = atlas_credential
         self.launches = 0
 
-    def launch(self, survey=None, verbosity=4, fresh_environment=False):
+    def launch(self, survey=None, verbosity=4, fresh_environment=False, playbook='playbooks/fleet.yml'):
         """``fresh_environment``: the pending-request file lives in the job's own directory, as in a real
         AWX execution environment, so nothing carries over from an earlier job but what AWX passes on."""
         self.launches += 1
@@ -159,7 +159,7 @@ class Job(object):
         self.env = env
         self.private_data_dir = pdd
         result = ansible_runner.run(
-            private_data_dir=str(pdd), project_dir=str(ROOT), playbook='playbooks/fleet.yml',
+            private_data_dir=str(pdd), project_dir=str(ROOT), playbook=playbook,
             inventory=str(pdd / 'inventory' / 'hosts.json'), envvars=env, verbosity=verbosity,
             suppress_env_files=True, quiet=True, ident='job%d' % self.launches)
         self.result = result
@@ -240,6 +240,25 @@ def test_workflow_hands_the_pending_request_to_the_approval_job(tmp_path, atlas,
     assert woodcore.key_state('payments-sandbox') == {'ip': '198.51.100.254', 'pending_ip': None}
     assert job.artifacts()['fleet_whitelist_woodcore_pending_requests'] == {}
     assert otp not in text and WC_KEY not in text and len(woodcore.emails()) == 1
+
+
+def test_a_scheduled_audit_job_fails_on_its_findings_after_publishing_them(tmp_path, atlas, woodcore):
+    """docs/awx.md section 5: playbooks/audit.yml as a job template on the fleet template's inventory, credentials
+    and keys: it writes nothing, publishes the counts and the report's path as artifacts, and fails on the high
+    findings (audit_fail_on: high) only after that."""
+    job = Job(tmp_path, atlas, woodcore, 'atlas_api_key')
+    result = job.launch(survey={'audit_report_dir': str(tmp_path / 'report')}, playbook='playbooks/audit.yml')
+    assert result.status == 'failed', job.artifact_text()[-4000:]
+    artifacts = job.artifacts()
+    # the fleet's two addresses missing from the key, the Woodcore key's IP, the organization's setting
+    assert artifacts['access_audit_summary'] == {'critical': 0, 'high': 4, 'medium': 2, 'low': 0, 'info': 0}
+    assert artifacts['access_audit_unreadable'] == 0
+    assert artifacts['access_audit_report'] == str(tmp_path / 'report' / 'access-report.html')
+    assert (tmp_path / 'report' / 'access-report.html').is_file()
+    assert 'findings at or above high (fail_on)' in job.artifact_text()
+    assert atlas.writes() == [] and woodcore.writes() == []
+    text = job.artifact_text() + ''.join(p.read_text() for p in (tmp_path / 'report').iterdir())
+    assert PRIVATE not in text and WC_KEY not in text
 
 
 def test_ansible_builder_introspect_lists_exactly_the_runtime_dependencies():

@@ -27,9 +27,10 @@ def test_every_provider_module_is_in_its_action_group():
         provider = name.split('_', 1)[0]
         if provider in ('atlas', 'woodcore'):
             assert name in groups[provider], name
-    # fleet_converge takes prefixed options (atlas_public_key...), so no provider group fits it
+    # fleet_converge and access_audit take prefixed options (atlas_public_key...), so no provider group fits them
     assert all(name in MODULES for members in groups.values() for name in members)
-    assert 'fleet_converge' not in [m for members in groups.values() for m in members]
+    grouped = [m for members in groups.values() for m in members]
+    assert 'fleet_converge' not in grouped and 'access_audit' not in grouped
 
 
 def test_requires_ansible():

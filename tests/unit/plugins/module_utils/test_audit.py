@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) apiaccess.ipwhitelist contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The access audit's rules (module_utils.audit), without a server: each threshold on both sides of its edge;
+and the read-only client it reads with, against the simulator."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas, audit
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import PlanError
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
+    ApiClient, ApiError, Write, digest_auth,
+)
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import KEY_ID, ORG, PRIVATE, PUBLIC
+
+NOW = 1_800_000_000.0
+DAY = 86400
+
+
+def iso(days_ago):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(NOW - days_ago * DAY))
+
+
+def plan(**args):
+    base = dict(atlas_base_url='https://cloud.mongodb.com', atlas_public_key=PUBLIC, atlas_private_key=PRIVATE)
+    base.update(args)
+    validation = ArgumentSpecValidator(audit.argument_spec()).validate(base)
+    assert not validation.error_messages, validation.error_messages
+    return audit.Plan(validation.validated_parameters, NOW)
+
+
+def key(name='k1', entries=(), managed=False, spec=None, kind='api_key'):
+    target = audit.Target(kind, name, '6a00000000000000000000%02d' % len(name), org_id=ORG, managed=managed,
+                          spec=spec or {'entries': [], 'keep': []})
+    target.entries = [atlas.Entry(raw, atlas.KINDS[kind]) for raw in entries]
+    return target
+
+
+def entry(address, created=1, last_used=None):
+    raw = {'cidrBlock': address if '/' in address else address + '/32', 'created': iso(created)}
+    if last_used is not None:
+        raw['lastUsed'] = iso(last_used)
+    return raw
+
+
+def codes(findings):
+    return [(f['code'], f['entry']) for f in findings]
+
+
+def test_wide_entry_is_beyond_the_threshold_and_any_address_is_open_to_the_internet():
+    assessor = audit.Assessor(plan())
+    target = key(entries=[entry('10.0.0.0/8'), entry('203.0.0.0/16'), entry('198.18.0.0/15'), entry('0.0.0.0/0'),
+                          entry('2001:db8::/48'), entry('2001:db8::/47'), entry('::/0')])
+    found = codes(assessor.list_findings(target, policy=True))
+    assert ('wide-entry', '198.18.0.0/15') in found and ('wide-entry', '10.0.0.0/8') in found
+    assert ('wide-entry', '2001:db8::/47') in found
+    assert not [f for f in found if f[1] in ('203.0.0.0/16', '2001:db8::/48')]
+    assert ('open-to-internet', '0.0.0.0/0') in found and ('open-to-internet', '::/0') in found
+    assert ('wide-entry', '0.0.0.0/0') not in found  # one finding, the worse one
+
+
+def test_max_prefix_moves_the_threshold():
+    assessor = audit.Assessor(plan(max_prefix={'ipv4': 24}))
+    assert assessor.max_prefix == {'ipv4': 24, 'ipv6': 48}
+    assert codes(assessor.list_findings(key(entries=[entry('203.0.113.0/25'), entry('203.0.112.0/23')]), True)) == [
+        ('wide-entry', '203.0.112.0/23')]
+    with pytest.raises(PlanError, match='max_prefix.ipv4 must be 0 to 32'):
+        plan(max_prefix={'ipv4': 33})
+
+
+@pytest.mark.parametrize('policy, found, note', [
+    (False, True, False), (None, True, False), (True, False, True)])
+def test_an_empty_api_key_list_is_open_unless_the_org_requires_lists(policy, found, note):
+    target = key(entries=[])
+    findings = audit.Assessor(plan()).list_findings(target, policy)
+    assert [f['code'] for f in findings] == (['open-to-internet'] if found else [])
+    if policy is None:
+        assert 'could not be read' in findings[0]['message']
+    assert bool(target.notes) == note
+
+
+@pytest.mark.parametrize('policy', [False, None, True])
+def test_an_empty_service_account_list_is_always_reported(policy):
+    """Whether the requirement binds service accounts is not documented: the audit does not assume it does."""
+    target = key(entries=[], kind='org_service_account')
+    findings = audit.Assessor(plan()).list_findings(target, policy)
+    assert [f['code'] for f in findings] == ['open-to-internet']
+    assert 'not documented' in findings[0]['message']
+
+
+def test_stale_entries_and_unused_credentials_on_both_sides_of_stale_days():
+    assessor = audit.Assessor(plan())
+    used = key('used', entries=[entry('203.0.113.1', created=400, last_used=91),
+                                entry('203.0.113.2', created=400, last_used=89),
+                                entry('203.0.113.3', created=91), entry('203.0.113.4', created=89)])
+    assert codes(assessor.list_findings(used, True)) == [('stale-entry', '203.0.113.1/32'),
+                                                         ('stale-entry', '203.0.113.3/32')]
+    idle = key('idle', entries=[entry('203.0.113.1', created=400, last_used=91), entry('203.0.113.3', created=91)])
+    found = codes(assessor.list_findings(idle, True))
+    assert ('unused-credential', None) in found
+    unused = [f for f in assessor.list_findings(idle, True) if f['code'] == 'unused-credential'][0]
+    assert 'last use %s' % iso(91) in unused['message']
+    assert audit.Assessor(plan(stale_days=120)).list_findings(idle, True) == []
+
+
+def test_private_entries_only_on_atlas_cloud_and_only_on_api_access_lists():
+    target = key(entries=[entry('10.1.2.3'), entry('127.0.0.1'), entry('169.254.0.1'), entry('203.0.113.9')])
+    found = codes(audit.Assessor(plan()).list_findings(target, True))
+    assert [e for c, e in found if c == 'private-entry'] == ['10.1.2.3/32', '127.0.0.1/32', '169.254.0.1/32']
+    assert audit.Assessor(plan(atlas_base_url='https://opsmanager.example.com')).list_findings(target, True) == []
+    assert codes(audit.Assessor(plan(atlas_base_url='https://om.example.com', atlas_cloud=True))
+                 .list_findings(target, True))
+    # a project list: private addresses are normal with VPC peering
+    project = audit.Target('project', 'prod', '6b0000000000000000000001', managed=False)
+    project.entries = [atlas.Entry({'cidrBlock': '10.1.0.0/16'}, atlas.KINDS['project'])]
+    assert audit.Assessor(plan()).list_findings(project, None) == []
+
+
+@pytest.mark.parametrize('hours, found', [(23, True), (25, False), (-1, False)])
+def test_expiring_project_entries_within_a_day(hours, found):
+    project = audit.Target('project', 'prod', '6b0000000000000000000001')
+    expiry = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(NOW + hours * 3600))
+    project.entries = [atlas.Entry({'cidrBlock': '203.0.113.5/32', 'deleteAfterDate': expiry},
+                                   atlas.KINDS['project'])]
+    assert bool(audit.Assessor(plan()).list_findings(project, None)) == found
+
+
+def test_missing_and_unknown_entries_need_a_fleet_and_a_managed_target():
+    fleet = {'web1': '203.0.113.10', 'web2': '203.0.113.11', 'web3': '203.0.113.12'}
+    spec = {'entries': ['198.51.100.0/24'], 'keep': ['192.0.2.0/24']}
+    target = key(managed=True, spec=spec, entries=[
+        entry('203.0.113.10'), entry('198.51.100.7'), entry('192.0.2.5'), entry('192.0.2.200/32'),
+        entry('100.64.0.9'), entry('203.0.113.99')])
+    assessor = audit.Assessor(plan(fleet=fleet, atlas_cloud=False), caller=atlas._server_network('100.64.0.9'))
+    found = codes(assessor.list_findings(target, True))
+    # .11, .12 and the target's own /24 (198.51.100.7 is in it, not the whole block) are missing
+    assert [e for c, e in found if c == 'missing-entry'] == ['198.51.100.0/24', '203.0.113.11/32', '203.0.113.12/32']
+    # 192.0.2.x is kept, 100.64.0.9 is this controller's address: only 203.0.113.99 is unknown
+    assert [e for c, e in found if c == 'unknown-entry'] == ['203.0.113.99/32']
+    missing = [f for f in assessor.list_findings(target, True) if f['entry'] == '203.0.113.11/32'][0]
+    assert '(host web2)' in missing['message']
+    target.managed = False
+    assert not [c for c, e in codes(assessor.list_findings(target, True)) if c in ('missing-entry', 'unknown-entry')]
+    assert audit.Assessor(plan(atlas_cloud=False)).list_findings(key(managed=True, spec=spec, entries=[
+        entry('203.0.113.99')]), True) == []
+
+
+def test_a_merged_fleet_is_compared_as_the_role_merges_it():
+    fleet = dict(('web%d' % i, '203.0.113.%d' % i) for i in range(4))  # .0-.3: one /30 merged
+    merged = key(managed=True, entries=[entry('203.0.113.0/30')])
+    assert audit.Assessor(plan(fleet=fleet, merge=True, atlas_cloud=False)).list_findings(merged, True) == []
+    found = codes(audit.Assessor(plan(fleet=fleet, atlas_cloud=False)).list_findings(merged, True))
+    # not merged, the role wants each host: the /30 holds them, so nothing is missing, but it is no fleet entry
+    assert found == [('unknown-entry', '203.0.113.0/30')]
+    view = audit._entry_view(merged, merged.entries[0], audit.Assessor(plan(fleet=fleet, atlas_cloud=False)), {})
+    assert view['hosts'] == ['web0', 'web1', 'web2', 'web3']
+
+
+def woodcore_target(ip, pending=None, wanted=None):
+    target = audit.Target('woodcore_key', 'payments', 'f1f1f1f1f1f1f1f1', managed=True,
+                          spec={'name': 'payments', 'ip': wanted})
+    target.entries = [ip] if ip else []
+    target.pending = pending
+    return target
+
+
+@pytest.mark.parametrize('hours, found', [(25, True), (23, False)])
+def test_a_woodcore_request_waiting_more_than_a_day(hours, found):
+    pending = {'action': 'whitelist', 'ip': '198.51.100.254', 'source': 'the local record',
+               'requested_at': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(NOW - hours * 3600))}
+    findings = audit.Assessor(plan()).woodcore_findings(woodcore_target('192.0.2.200', pending))
+    assert [f['code'] for f in findings] == (['woodcore-pending'] if found else [])
+
+
+def test_a_woodcore_key_lacking_the_role_s_ip():
+    with_fleet = audit.Assessor(plan(fleet={'nat': '198.51.100.254'}))
+    assert [f['entry'] for f in with_fleet.woodcore_findings(woodcore_target('192.0.2.200'))] == ['198.51.100.254']
+    assert with_fleet.woodcore_findings(woodcore_target('198.51.100.254')) == []
+    assert audit.Assessor(plan()).woodcore_findings(woodcore_target('192.0.2.200', wanted='198.51.100.9')) == []
+    two = audit.Assessor(plan(fleet={'a': '203.0.113.1', 'b': '203.0.113.2'}))
+    assert two.woodcore_findings(woodcore_target('192.0.2.200')) == []  # no one IP to want: the role refuses
+
+
+def test_findings_sort_by_severity_then_target_then_entry():
+    findings = [
+        dict(severity='low', code='private-entry', target=dict(kind='api_key', name='a'), entry='10.0.0.1/32'),
+        dict(severity='critical', code='open-to-internet', target=dict(kind='project', name='p'), entry='0.0.0.0/0'),
+        dict(severity='high', code='wide-entry', target=dict(kind='api_key', name='b'), entry='10.0.0.0/8'),
+        dict(severity='high', code='org-policy-off', target=dict(kind='organization', name='o'), entry=None),
+        dict(severity='high', code='wide-entry', target=dict(kind='api_key', name='a'), entry='11.0.0.0/8'),
+        dict(severity='high', code='wide-entry', target=dict(kind='api_key', name='a'), entry='9.0.0.0/8'),
+    ]
+    ordered = [(f['severity'], f['target']['name'], f['entry']) for f in audit.sort_findings(findings)]
+    assert ordered == [('critical', 'p', '0.0.0.0/0'), ('high', 'o', None), ('high', 'a', '9.0.0.0/8'),
+                       ('high', 'a', '11.0.0.0/8'), ('high', 'b', '10.0.0.0/8'), ('low', 'a', '10.0.0.1/32')]
+
+
+@pytest.mark.parametrize('fail_on, count', [('critical', 1), ('high', 2), ('medium', 2), ('low', 3), ('never', 0)])
+def test_fail_on(fail_on, count):
+    report = {'findings': [dict(severity=s) for s in ('critical', 'high', 'low', 'info')]}
+    assert len(audit.failing(report, fail_on)) == count
+
+
+def test_the_markdown_escapes_table_cells():
+    report = dict(generated_at='2026-01-01T00:00:00Z', generator='g', summary=dict((s, 0) for s in audit.SEVERITIES),
+                  findings=[dict(severity='high', code='wide-entry', entry='10.0.0.0/8', message='a | b\nc', fix='f',
+                                 target=dict(kind='api_key', name='k|1', id='x'))],
+                  targets=[], unreadable=[], warnings=[])
+    text = audit.markdown(report)
+    assert '| high | `wide-entry` | API key k\\|1 (x) | 10.0.0.0/8 | a \\| b c | f |' in text
+
+
+def test_audit_all_needs_organizations_and_bad_input_is_refused_before_any_request():
+    with pytest.raises(PlanError, match='audit_all needs the organizations'):
+        plan(audit_all=True)
+    assert plan(audit_all=True, atlas_keys=[{'org_id': ORG, 'api_key': KEY_ID}]).listed_orgs == {ORG}
+    with pytest.raises(PlanError, match=r'Atlas key k1: org_id .* is not a 24-hex ID'):
+        plan(atlas_keys=[{'name': 'k1', 'org_id': 'nope', 'api_key': KEY_ID}])
+    with pytest.raises(PlanError, match='org_ids'):
+        plan(org_ids=['nope'])
+    with pytest.raises(PlanError, match='host web9'):
+        plan(fleet={'web9': 'not-an-ip'})
+    with pytest.raises(PlanError, match='stale_days'):
+        plan(stale_days=0)
+
+
+def test_the_read_only_client_refuses_every_write_before_sending_it(atlas):
+    client = ApiClient(atlas.url, auth=digest_auth(PUBLIC, PRIVATE), read_only=True, sleep=lambda s: None,
+                       headers={'Accept': 'application/vnd.atlas.2023-01-01+json'})
+    path = '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY_ID)
+    assert client.request('GET', path).status_code == 200
+    for method in ('POST', 'DELETE', 'PATCH', 'PUT'):
+        with pytest.raises(ApiError, match='refused, this client only reads'):
+            client.request(method, path, json=[{'ipAddress': '203.0.113.1'}],
+                           write=Write(path, 'add', ['203.0.113.1/32']))
+    with pytest.raises(ApiError, match='only reads'):
+        client.request('POST', path)  # even one that forgot to name its write
+    assert [e['method'] for e in atlas.log] == ['GET', 'GET']  # the challenge, then the read
+    assert client.journal.records() == [] and atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '10.1.0.0/24']
+
+
+def test_audit_all_reads_a_managed_list_once_however_the_role_names_it():
+    project, other_project = '6b0000000000000000000001', '6b0000000000000000000002'
+    client_id = 'mdb_sa_id_5a0000000000000000000001'
+    managed = plan(audit_all=True, org_ids=[ORG], atlas_keys=[{'org_id': ORG, 'api_key': PUBLIC}],
+                   atlas_service_accounts=[{'org_id': ORG, 'service_account': 'ci-runner'}],
+                   atlas_projects=[{'project_id': project}])
+    org = audit.Target('organization', ORG, ORG, org_id=ORG)
+    org.keys = [{'id': KEY_ID, 'publicKey': PUBLIC}, {'id': '6a0000000000000000000002', 'publicKey': 'zyxwvuts'}]
+    org.service_accounts = [{'clientId': client_id, 'name': 'ci-runner'}]
+    found = audit.Reader(managed).discover([org], managed.targets, [
+        {'id': project, 'name': 'prod', 'orgId': ORG}, {'id': other_project, 'name': 'x', 'orgId': '5f' + '0' * 22}])
+    assert [(t.kind, t.id, t.managed) for t in found] == [('api_key', '6a0000000000000000000002', False)]
+    assert [(t.kind, t.id, t.resolved) for t in managed.targets] == [
+        ('api_key', KEY_ID, True), ('org_service_account', client_id, True), ('project', project, True)]
