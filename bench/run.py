@@ -59,8 +59,11 @@ def main():
               '`bench/fleet_rollout.py`, `bench/scaling.py`). Tests assert the exact request counts',
               '(tests/unit), never times.', '']
     page = ROOT / 'docs' / 'performance.md'
-    wan = section_of(page.read_text(encoding='utf-8'), 'wan') if page.exists() else ''
+    text = page.read_text(encoding='utf-8') if page.exists() else ''
+    wan = section_of(text, 'wan')
     lines += [wan, ''] if wan else ['The WAN profile (latency, token buckets, the physical floor): `bench/wan.py`.', '']
+    audit = section_of(text, 'audit')  # bench/audit.py's part, kept as it is
+    lines += [audit, ''] if audit else ['The access audit against its floor: `bench/audit.py`.', '']
     page.write_text('\n'.join(lines), encoding='utf-8')
     print('wrote docs/performance.md')
 

@@ -7,7 +7,10 @@ and the read-only client it reads with, against the simulator."""
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,8 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common impor
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     ApiClient, ApiError, Write, digest_auth,
 )
+from ansible_collections.apiaccess.ipwhitelist.plugins.plugin_utils.access_report import render_html
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import KEY_ID, ORG, PRIVATE, PUBLIC
 
 NOW = 1_800_000_000.0
@@ -259,3 +264,24 @@ def test_audit_all_reads_a_managed_list_once_however_the_role_names_it():
     assert [(t.kind, t.id, t.managed) for t in found] == [('api_key', '6a0000000000000000000002', False)]
     assert [(t.kind, t.id, t.resolved) for t in managed.targets] == [
         ('api_key', KEY_ID, True), ('org_service_account', client_id, True), ('project', project, True)]
+
+
+def test_the_audit_reads_at_the_floor(tmp_path, monkeypatch):
+    """bench/audit.py's organization, smaller (two pages of keys): every listing page and every list read once,
+    nothing else but one digest challenge for every worker, and nothing written."""
+    bench = Path(__file__).resolve().parents[4] / 'bench'
+    monkeypatch.syspath_prepend(str(bench))  # its own imports (bench_common, fleet_rollout, wan)
+    spec = importlib.util.spec_from_file_location('bench_audit', str(bench / 'audit.py'))
+    bench_audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_audit)
+    with AtlasSimulator(seed=bench_audit.seed(600, 20, 5), rate_limit_capacity=0) as sim:
+        args = dict(atlas_base_url=sim.url, atlas_public_key=bench_audit.PUBLIC, atlas_private_key=bench_audit.PRIVATE,
+                    audit_all=True, org_ids=[bench_audit.ORG], report_dir=str(tmp_path))
+        result = audit.run(ArgumentSpecValidator(audit.argument_spec()).validate(args).validated_parameters,
+                           render_html)
+    reads = [e for e in sim.log if e['status'] != 401]
+    floor = bench_audit.floor_requests(argparse.Namespace(keys=600, service_accounts=20, projects=5))
+    # the settings, 2 pages of 601 keys, the accounts, the projects, then every list
+    assert len(reads) == result['requests'] == floor == 1 + 2 + 1 + 1 + 601 + 20 + 5
+    assert set(e['method'] for e in sim.log) == {'GET'}
+    assert len(sim.log) - len(reads) == 1
