@@ -38,7 +38,8 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import
 EMPTY_PLAY = '- hosts: localhost\n  gather_facts: false\n  tasks: []\n'
 PLAYBOOK = 'playbooks/audit.yml'
 IN_PROCESS_LABEL = 'module_utils.audit.run, no Ansible'
-# python -c IN_PROCESS '<module args as JSON>' <collections dir>: the audit the action plugin runs, without ansible-playbook around it
+# python -c IN_PROCESS '<module args as JSON>' <collections dir>: the audit the action plugin runs, without
+# ansible-playbook around it
 IN_PROCESS = '''import json, sys
 sys.path.insert(0, sys.argv[2])
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -216,7 +217,8 @@ def section(machine, rows):
     ]
     for r in rows:
         lines.append('| %s | %d | %.2f s | %.2f s | %s | %.2fx | %d (%d) | %d | %d | %d | %d | %.0f kB | %.0f MB |' % (
-            r['implementation'], r['run'], r['seconds'], r['floor'], 'bucket: %s' % r['bucket'] if r['bucket'] else 'latency', r['ratio'],
+            r['implementation'], r['run'], r['seconds'], r['floor'],
+            'bucket: %s' % r['bucket'] if r['bucket'] else 'latency', r['ratio'],
             r['requests'], r['floor_requests'], r['limited'], r['writes'], r['targets'], r['findings'], r['html_kb'],
             r['rss_mb']))
     keys = median['buckets'].get('Programmatic API Keys', 0)
@@ -233,7 +235,8 @@ def section(machine, rows):
         '- Without Ansible around it (the module_utils the action plugin runs, in a Python process of its own) the '
         'same audit takes %.2f s against the bucket bound alone: Python\'s start and imports, the reads, then '
         'assessing %d targets and writing the three files. Two things keep both runs above their floor: a 429\'s '
-        'Retry-After is whole seconds, so the wait for the refill can end up to a second late, and this %d-CPU machine was shared while it ran (load average %.1f at the end). The playbook adds '
+        'Retry-After is whole seconds, so the wait for the refill can end up to a second late, and this %d-CPU '
+        'machine was shared while it ran (load average %.1f at the end). The playbook adds '
         '%.2f s to it: start-up, the task\'s arguments and result (every finding) and its three small tasks.'
         % (bare['seconds'], bare['targets'], machine['cpus'], machine.get('load', 0),
            median['seconds'] - bare['seconds']) if bare else '',

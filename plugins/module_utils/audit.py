@@ -910,7 +910,8 @@ def run(params, render_html, clock=None, limit_hazard=None):
     if limit_hazard and plan.networks is not None:
         plan.assess_unknown = False
         warnings.append('--limit narrows the fleet (%s): unknown-entry is not assessed, since the addresses of the '
-                        'hosts outside the limit would look unknown. Name the fleet (hosts) to assess it' % limit_hazard)
+                        'hosts outside the limit would look unknown. Name the fleet (hosts) to assess it'
+                        % limit_hazard)
     reader = Reader(plan)
     orgs, targets, woodcore_targets = reader.run()
     findings, assessor = assess(plan, orgs, targets, woodcore_targets, reader.caller)

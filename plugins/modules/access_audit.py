@@ -40,7 +40,9 @@ attributes:
   diff_mode:
     support: none
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    description:
+      - Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+        controller.
     support: full
 requirements:
   - requests
@@ -175,12 +177,15 @@ options:
     type: str
     default: fleet_whitelist_address
   extra_entries:
-    description: Entries the role adds to every Atlas list besides the fleet's addresses (the role's C(fleet_whitelist_extra_entries)).
+    description:
+      - Entries the role adds to every Atlas list besides the fleet's addresses (the role's
+        C(fleet_whitelist_extra_entries)).
     type: list
     elements: str
     default: []
   merge:
-    description: Whether the role merges the fleet's addresses into CIDR blocks (the role's C(fleet_whitelist_merge_cidrs)).
+    description:
+      - Whether the role merges the fleet's addresses into CIDR blocks (the role's C(fleet_whitelist_merge_cidrs)).
     type: bool
     default: false
   allow_any:
@@ -333,7 +338,9 @@ summary_lines:
   returned: always
   type: list
   elements: str
-  sample: ["1 critical, 2 high, 0 medium, 1 low, 0 info; 12 targets read", "report: /work/access-report/access-report.html"]
+  sample:
+    - "1 critical, 2 high, 0 medium, 1 low, 0 info; 12 targets read"
+    - "report: /work/access-report/access-report.html"
 requests:
   description: HTTP requests made (all of them reads).
   returned: always

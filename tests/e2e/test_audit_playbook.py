@@ -44,8 +44,9 @@ def woodcore_seed(ip):
 
 def pending(hours_ago):
     """The role's pending-request record of the Woodcore key (what AWX hands over as an artifact)."""
+    requested = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - hours_ago * 3600))
     return {'payments': {'key_fingerprint': key_fingerprint(WC_KEY), 'action': 'whitelist', 'ip': WANTED_IP,
-                         'requested_at': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - hours_ago * 3600))}}
+                         'requested_at': requested}}
 
 
 class Audit(object):
