@@ -32,12 +32,16 @@ options:
       - When set, every request goes through it, whatever C(HTTPS_PROXY), C(HTTP_PROXY), C(ALL_PROXY) and
         C(NO_PROXY) say.
       - When not set, those environment variables apply as usual (C(NO_PROXY) included).
+      - It may carry credentials (V(http://user:password@proxy.example.com:3128)). The option is C(no_log), and
+        the user and password are masked wherever they would appear.
     type: str
   retries:
     description:
       - How many times one request is retried.
-      - Statuses 429, 502, 503 and 504 are retried for every method, because the server refused the
-        request before acting on it.
+      - Statuses 429 and 503 (refused before acting) and 502 and 504 (a gateway's answer; the request may have
+        been applied) are retried for every Atlas request, where repeating an addition or a removal does no harm;
+        Woodcore requests that email an OTP are retried on 429 only.
+      - A write whose outcome stays unknown is reported in C(outcome_unknown) until a re-read settles it.
       - Connection errors and read timeouts are retried only for idempotent requests (GET, DELETE);
         a write that may have been applied is never sent twice. The module re-reads the state instead.
       - Waits follow C(Retry-After) (seconds or HTTP date), then C(RateLimit-Reset) or

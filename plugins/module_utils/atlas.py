@@ -6,7 +6,8 @@
 """MongoDB Atlas access lists: one engine for every kind of list.
 
 A kind (``KINDS``, below) is a small description: the list's path, its media type, how its entries
-are read, and how many entries one POST may carry. Everything else is one code path:
+are read, how many entries it may hold. A list's wanted state is an ``atlas.Desired``, checked before any
+request. Everything else is one code path:
 
 read (every page) -> plan (to_add / to_remove on canonical networks) -> stop if check mode
 -> apply (ONE POST with everything missing, before any DELETE; one DELETE per removal, several in
@@ -580,11 +581,17 @@ class AccessList(object):
         return quote(entry.wire, safe=':')
 
     def delete(self, entry):
-        """DELETE one entry. 404 is success: the entry is gone (a lost answer's retry, or a concurrent run)."""
-        with self.api.write_lock(self):
-            self.api.client.request('DELETE', '%s/%s' % (self.path, self._segment(entry)), expected=(200, 204, 404),
-                                    headers={'Accept': self.media_type},
-                                    write=Write(self.path, 'remove', [addresses.canonical(entry.net)]))
+        """DELETE one entry. A 404 means it is gone already: this run's removal if an earlier attempt of the
+        same request may have acted (its answer lost), else someone else's (no change of this run's)."""
+        item = addresses.canonical(entry.net)
+        try:
+            with self.api.write_lock(self):
+                self.api.client.request('DELETE', '%s/%s' % (self.path, self._segment(entry)), expected=(200, 204),
+                                        headers={'Accept': self.media_type}, write=Write(self.path, 'remove', [item]))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            self.api.client.journal.settle(self.path, 'remove', [item] if exc.outcome_unknown else [], checked=[item])
 
     def status(self, entry):
         """The project list's GET .../{entry}/status: PENDING, ACTIVE or FAILED [V]."""
@@ -809,12 +816,12 @@ def converge(target, desired, check_mode=False, with_diff=True, with_entries=Tru
         return result
     # What was written is journaled by the client as it happens; the error boundary (common.TargetRun) reports
     # it, on success and on failure alike.
-    added, removed = [], []
+    added = []
     try:
         if to_add:
             added = _add_missing(target, to_add, details, sleep)
         by_key = dict((addresses.sort_key(e.net), e) for e in current) if to_remove else {}
-        _delete_entries(target, [by_key[addresses.sort_key(net)] for net in to_remove], removed, delete_concurrency)
+        _delete_entries(target, [by_key[addresses.sort_key(net)] for net in to_remove], delete_concurrency)
         if updating:
             _update_drifted(target, updating, details, result)
         if wait is not None and (added or updating):
@@ -943,7 +950,8 @@ def _add_missing(target, to_add, details=None, sleep=None):
             (sleep or time.sleep)(float(attempt))
         present = set(e.net for e in target.list_entries())
         # what the lost or failed POST did is now known: the journal records it as done or not applied
-        target.api.client.journal.settle(target.path, 'add', [addresses.canonical(n) for n in pending if n in present])
+        target.api.client.journal.settle(target.path, 'add', [addresses.canonical(n) for n in pending if n in present],
+                                         checked=[addresses.canonical(n) for n in pending])
         pending = [n for n in pending if n not in present]
         if not pending:
             return list(to_add)
@@ -957,7 +965,8 @@ def _settle_by_reading(target, networks):
         present = set(e.net for e in target.list_entries())
     except ApiError:
         return
-    target.api.client.journal.settle(target.path, 'add', [addresses.canonical(n) for n in networks if n in present])
+    target.api.client.journal.settle(target.path, 'add', [addresses.canonical(n) for n in networks if n in present],
+                                     checked=[addresses.canonical(n) for n in networks])
 
 
 def _delete_entry(target, entry):
@@ -968,14 +977,13 @@ def _delete_entry(target, entry):
         raise
 
 
-def _delete_entries(target, entries, removed, concurrency):
-    """One DELETE per entry, up to ``concurrency`` at once; what is gone is appended to ``removed``. After a
-    failure no new DELETE starts, those in flight finish, and the first failure is raised. The project list
-    takes its writes one at a time (write_lock), so there they go one by one."""
+def _delete_entries(target, entries, concurrency):
+    """One DELETE per entry, up to ``concurrency`` at once (what is gone, the journal records). After a failure
+    no new DELETE starts, those in flight finish, and the first failure is raised. The project list takes its
+    writes one at a time (write_lock), so there they go one by one."""
     if concurrency <= 1 or len(entries) <= 1 or target.kind.serial_writes:
         for entry in entries:
             _delete_entry(target, entry)
-            removed.append(entry.net)
         return
     failures = []
     lock = threading.Lock()
@@ -988,13 +996,9 @@ def _delete_entries(target, entries, removed, concurrency):
         except ApiError as exc:
             with lock:
                 failures.append(exc)
-            return
-        with lock:
-            removed.append(entry.net)
 
     with ThreadPoolExecutor(max_workers=min(concurrency, len(entries))) as pool:
         list(pool.map(delete, entries))
-    removed.sort(key=addresses.sort_key)
     if failures:
         raise failures[0]
 

@@ -19,6 +19,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addre
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.addresses import (
     AddressError, HAS_NETADDR, NETADDR_IMPORT_ERROR,
 )
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.redaction import redact_everywhere
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     RATE_LIMIT_MAX_WAIT, UNKNOWN, ApiClient, ApiError, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
 )
@@ -107,7 +108,7 @@ def http_argument_spec():
         timeout=dict(type='float', default=30.0),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
-        proxy=dict(type='str'),
+        proxy=dict(type='str', no_log=True),  # may carry credentials (http://user:password@host)
         retries=dict(type='int', default=5),
         retry_max_wait=dict(type='float', default=60.0),
         rate_limit_max_wait=dict(type='float', default=RATE_LIMIT_MAX_WAIT),
@@ -228,7 +229,7 @@ class TargetRun(object):
                    for item in journal.items(action, UNKNOWN, self.scope)]
         if unknown:
             result['outcome_unknown'] = unknown
-        if failed:
+        if failed and journal.records(self.scope):  # the target sent writes: say what became of them
             done = []
             for action, word in WRITE_WORDS:
                 items = journal.items(action, scope=self.scope)
@@ -250,19 +251,31 @@ def sorted_items(items):
 
 
 def _where(exc):
-    """file:line where an unexpected exception was raised (the innermost frame), for a bug report."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
+    """file:line where an unexpected exception was raised, for a bug report: the innermost frame of this
+    collection's code (the library frames below it say less), else the innermost one."""
+    tb, ours, last = exc.__traceback__, None, None
+    while tb is not None:
+        last = tb
+        if 'apiaccess' in tb.tb_frame.f_code.co_filename or 'ipwhitelist' in tb.tb_frame.f_code.co_filename:
+            ours = tb
         tb = tb.tb_next
-    if tb is None:
+    where = ours or last
+    if where is None:
         return 'an unknown place'
-    return '%s:%d' % (os.path.basename(tb.tb_frame.f_code.co_filename), tb.tb_lineno)
+    return '%s:%d' % (os.path.basename(where.tb_frame.f_code.co_filename), where.tb_lineno)
 
 
 def run_module(module, work):
     """A module's whole run inside the error boundary: ``work()`` returns the result dict and sets
     ``module.apiaccess_client`` once it has a client. Every failure becomes ``fail_json`` here, and only here."""
     target = TargetRun(check_mode=module.check_mode)
+    warn = module.warn
+
+    def redacted_warn(text):  # warnings a module gives along the way pass the one redaction point too
+        client = getattr(module, 'apiaccess_client', None)
+        warn(client.redactor.text(text) if client is not None else redact_everywhere(text))
+
+    module.warn = redacted_warn
 
     def body(run):
         try:

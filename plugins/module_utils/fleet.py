@@ -21,6 +21,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.redaction import redact_everywhere
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
     PlanError, TargetRun, check_concurrency, check_not_negative, check_secret_files, connection_warnings,
     http_argument_spec, secret_fallback,
@@ -296,6 +297,13 @@ class Plan(object):
         self.atlas = [self._atlas_target(option, what, spec, params, label_fields, kind_of)
                       for option, what, label_fields, kind_of in ATLAS_OPTIONS for spec in params[option]]
         self.woodcore = [self._woodcore_target(key, params) for key in params['woodcore_keys']]
+        by_key = {}
+        for target in self.woodcore:  # one key twice: two runs of its OTP flow at once, one journal
+            fingerprint = woodcore.key_fingerprint(target.kp['api_key'])
+            if fingerprint in by_key:
+                raise FleetError('Woodcore keys %s and %s are the same API key (fingerprint %s); give each key once'
+                                 % (by_key[fingerprint], target.label, fingerprint))
+            by_key[fingerprint] = target.label
         names = set(k['name'] for k in params['woodcore_keys'])
         unknown = sorted(set(params['woodcore_otps'] or {}) - names)
         if unknown:
@@ -400,13 +408,22 @@ def run(params, check_mode=False, diff=False, limit=None):
                 clients.append(api.client)
             return atlas_apis[ident]
 
-    def one_atlas(target):
-        def work(run):
+    def resolve(target):
+        """(api, access list) of a target, or the exception its boundary will report."""
+        try:
             api = atlas_api(target.kp)
-            run.client = api.client
             resolved = target.resolve(api)
-            access_list = api.access_list(target.kind, target.parent(resolved), resolved)
-            run.scope = access_list.path
+            return api, resolved, api.access_list(target.kind, target.parent(resolved), resolved), None
+        except Exception as exc:  # pylint: disable=broad-except  # re-raised inside the target's boundary
+            return None, None, None, exc
+
+    def one_atlas(target, resolution):
+        api, resolved, access_list, problem = resolution
+
+        def work(run):
+            if problem is not None:
+                raise problem
+            run.client, run.scope = api.client, access_list.path
             desired = target.desired
             if desired.current_ip:
                 desired.entries = addresses.unique_sorted(desired.entries + [api.caller_ip()])
@@ -434,7 +451,10 @@ def run(params, check_mode=False, diff=False, limit=None):
         # every target queued at once (Woodcore first: few, and not bound by Atlas's buckets), so the run's
         # critical path is its longest list, not the Atlas keys' and then the Woodcore keys'
         woodcore_futures = [pool.submit(one_woodcore, target) for target in plan.woodcore]
-        atlas_futures = [pool.submit(one_atlas, target) for target in plan.atlas]
+        # every Atlas target resolved first (a key's public key, a project's name): two targets naming one list
+        # would converge it side by side and share its journal, so the later one is refused
+        resolutions = _one_target_per_list(plan.atlas, list(pool.map(resolve, plan.atlas)))
+        atlas_futures = [pool.submit(one_atlas, t, r) for t, r in zip(plan.atlas, resolutions)]
         atlas_results = [future.result() for future in atlas_futures]
         woodcore_results = [future.result() for future in woodcore_futures]
     warnings = []
@@ -472,8 +492,24 @@ def run(params, check_mode=False, diff=False, limit=None):
         summary=summary_lines(atlas_results, woodcore_results, check_mode),
         requests=sum(c.request_count for c in clients),
         diff=_diffs('atlas', atlas_results) + _diffs('woodcore', woodcore_results),
-        warnings=warnings,
+        warnings=[redact_everywhere(w) for w in warnings],  # the targets' results are redacted by their boundary
     )
+
+
+def _one_target_per_list(targets, resolutions):
+    """The resolutions, with every target after the first that names the same list refused (in the order given)."""
+    first = {}
+    checked = []
+    for target, (api, resolved, access_list, problem) in zip(targets, resolutions):
+        if problem is None:
+            key = (api.client.base_url, access_list.path)
+            if key in first:
+                problem = PlanError('this is the list of %s %s too (%s); give each list once: nothing was sent for '
+                                    'this target' % (first[key].what, first[key].label, access_list.path))
+            else:
+                first[key] = target
+        checked.append((api, resolved, access_list, problem))
+    return checked
 
 
 def _run_target(target, boundary, work):

@@ -8,8 +8,9 @@
 * :class:`ApiClient` wraps one ``requests.Session`` per run: base URL, TLS, proxy,
   User-Agent, a per-run request log, secret redaction, and retries.
 * Retries are urllib3's ``Retry`` (mounted on the session's adapter), extended only
-  where it has no knob: 429/502/503/504 are retried for every method (the server refused
-  before acting), ``RateLimit-Reset``/``X-RateLimit-Reset`` are honoured when there is no
+  where it has no knob: 429/502/503/504 are retried for every method unless a caller narrows them (429 and
+  503 are refusals; after a 502/504 the write journal keeps the outcome unknown), ``RateLimit-Reset``/
+  ``X-RateLimit-Reset`` are honoured when there is no
   ``Retry-After``, the sleeps are injectable, and the total wait of a run is bounded.
   No single rate-limit wait (a 429's, or a bucket's refill) is longer than ``rate_limit_max_wait``: past
   it the request fails, naming the bucket and the wait, before sleeping.
@@ -35,7 +36,7 @@ import contextlib
 import threading
 import time
 import traceback
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
 
@@ -75,8 +76,10 @@ RATE_LIMIT_MAX_WAIT = 300.0
 class ApiError(Exception):
     """Every failure of a request, with what a user needs to act on it.
 
-    ``ambiguous`` is true when a non-idempotent request failed after it may have been
-    applied (connection lost after sending): callers re-read state instead of retrying.
+    ``ambiguous``: a non-idempotent request lost its answer after it was sent (a reset, a timeout), so the
+    caller re-reads the state instead of sending it again. ``outcome_unknown`` is wider, for the write
+    journal: any write that may have been applied, also when the server failed while acting (500, 502, 504,
+    on the last attempt or a retried one) or a page that is not the API's answered it.
     """
 
     def __init__(self, message, method=None, url=None, status=None, error_code=None,
@@ -132,18 +135,25 @@ class WriteJournal(object):
             self._records.append(dict(scope=write.scope, action=write.action, items=list(write.items),
                                       outcome=outcome))
 
-    def settle(self, scope, action, applied):
-        """The state was re-read: of the ``action`` items not known to be done, those in ``applied`` were
-        done and the others were not applied."""
+    def settle(self, scope, action, applied, checked=None):
+        """The state was re-read: of the ``action`` writes of unknown outcome, the items in ``applied`` were done
+        and the other ``checked`` items were not applied. ``checked``: the items the re-read can tell about
+        (None: every item of unknown outcome); the others stay unknown (a parallel write's, say)."""
         applied = set(str(i) for i in applied)
+        checked = None if checked is None else set(str(i) for i in checked)
         with self._lock:
+            settled = []
             for record in self._records:
-                if record['scope'] == scope and record['action'] == action and record['outcome'] == UNKNOWN:
-                    done = [i for i in record['items'] if i in applied]
-                    missed = [i for i in record['items'] if i not in applied]
-                    record['items'], record['outcome'] = (done, DONE) if done else (missed, NOT_APPLIED)
-                    if done and missed:
-                        self._records.append(dict(scope=scope, action=action, items=missed, outcome=NOT_APPLIED))
+                if record['scope'] != scope or record['action'] != action or record['outcome'] != UNKNOWN:
+                    settled.append(record)
+                    continue
+                by_outcome = {DONE: [], NOT_APPLIED: [], UNKNOWN: []}
+                for item in record['items']:
+                    known = checked is None or item in checked
+                    by_outcome[(DONE if item in applied else NOT_APPLIED) if known else UNKNOWN].append(item)
+                settled.extend(dict(record, items=items, outcome=outcome)
+                               for outcome, items in by_outcome.items() if items)
+            self._records = settled
 
     def retract(self, scope, action, items):
         """Writes that the server acknowledged but did not apply (seen in its answer): not a change."""
@@ -585,9 +595,13 @@ class ClientCredentialsAuth(AuthBase):
         return new
 
 
+NEVER_SENT_ERRORS = ('NewConnectionError', 'ConnectTimeoutError')  # urllib3: the connection was never made
+
+
 def _may_have_acted(history):
     """Whether one of these retried attempts reached the server and failed there, or lost its answer."""
-    return any(a.status in UNKNOWN_OUTCOME_STATUSES or (a.status is None and 'NewConnectionError' not in repr(a.error))
+    return any(a.status in UNKNOWN_OUTCOME_STATUSES or
+               (a.status is None and not any(name in repr(a.error) for name in NEVER_SENT_ERRORS))
                for a in history)
 
 
@@ -693,10 +707,14 @@ class ApiClient(object):
         self.redactor.add(value)
 
     def add_secret_from_url(self, url):
-        # credentials in a proxy URL: http://user:password@host
-        rest = url.split('://', 1)[-1]
-        if '@' in rest:
-            self.add_secret(rest.split('@', 1)[0].split(':', 1)[-1])
+        """Credentials in a proxy URL (http://user:password@host): the password and the user are secrets, the
+        password also percent-decoded; an '@' inside the password is allowed (the last '@' ends them)."""
+        authority = url.split('://', 1)[-1].split('/', 1)[0]
+        if '@' in authority:
+            userinfo = authority.rsplit('@', 1)[0]
+            user, _sep, password = userinfo.partition(':')
+            for value in (userinfo, password, unquote(password), user, unquote(user)):
+                self.add_secret(value)
 
     def redact(self, text):
         return self.redactor.text(text)
@@ -750,10 +768,16 @@ class ApiClient(object):
         try:
             response = self._request(method, path, params, json, data, headers, expected, auth, retry_statuses)
         except ApiError as exc:
-            if write and exc.outcome_unknown:
-                self.journal.record(write, UNKNOWN)
+            if write:  # refused writes too, so that a failure can say that nothing was done
+                self.journal.record(write, UNKNOWN if exc.outcome_unknown else NOT_APPLIED)
             raise
         if write:
+            if response.content and 'json' not in (response.headers.get('Content-Type') or '').lower():
+                try:
+                    self.read_json(response)  # a page that is not the API's answer (a proxy's): outcome unknown
+                except ApiError:
+                    self.journal.record(write, UNKNOWN)
+                    raise
             self.journal.record(write, DONE)
         return response
 
@@ -781,6 +805,10 @@ class ApiClient(object):
                 response = self._session_for(retry_statuses).request(method, url, **kwargs)
             except (RetryBudgetExhausted, RateLimitWaitTooLong, requests.exceptions.RequestException) as exc:
                 failure = exc
+            except (ValueError, TypeError) as exc:
+                # raised while the request was built or its headers written (a credential holding a line break,
+                # say): nothing reached the server. Its text may quote the credential, escaped: redacted below
+                failure = requests.exceptions.InvalidHeader('the request could not be sent: %s' % exc)
             finally:
                 if self.pacer is not None:
                     self.pacer.after(path, response.headers if response is not None else None)
@@ -806,9 +834,12 @@ class ApiClient(object):
             error.outcome_unknown = _may_have_acted(history)
             raise error
         if failure is not None:
-            tries = len(self._state.local.history) + 1
+            history = self._state.local.history
             self._log(method, shown_path, None)
-            raise self._transport_error(method, shown_url, failure, tries)
+            error = self._transport_error(method, shown_url, failure, len(history) + 1)
+            # an earlier attempt (retried) may have acted even when the last one never reached the server
+            error.outcome_unknown = error.outcome_unknown or _may_have_acted(history)
+            raise error
         history = self._retry_history(response)
         for attempt in history:
             self._log(method, shown_path, attempt.status)
@@ -816,7 +847,10 @@ class ApiClient(object):
         if response.status_code in expected:
             return response
         final_leg = getattr(getattr(response.raw, 'retries', None), 'history', None) or ()
-        raise self._http_error(method, shown_url, response, len(final_leg) + 1)
+        error = self._http_error(method, shown_url, response, len(final_leg) + 1)
+        # a 409 or 404 after a retried 502/504 may answer what that attempt did
+        error.outcome_unknown = error.outcome_unknown or _may_have_acted(history)
+        raise error
 
     def read_json(self, response):
         """The JSON body of an answer: the one way this collection reads one. A body that is not JSON (a captive
@@ -870,7 +904,7 @@ class ApiClient(object):
 
     def _http_error(self, method, shown_url, response, tries):
         code, message = self.error_parser(response)
-        excerpt = self.redact((response.text or '')[:BODY_EXCERPT_CHARS])
+        excerpt = self.redact(response.text or '')[:BODY_EXCERPT_CHARS]  # redacted whole, then cut
         message = self.redact(message)
         status = response.status_code
         text = 'HTTP %d' % status

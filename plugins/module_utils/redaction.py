@@ -36,10 +36,14 @@ class Redactor(object):
 
     def add(self, value):
         """Register a value that must never leave the process."""
-        if value is not None and len(str(value)) >= MIN_SECRET_CHARS:
-            with self._lock:
-                self._secrets.add(str(value))
-                self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+        if value is None or len(str(value)) < MIN_SECRET_CHARS:
+            return
+        value = str(value)
+        # also as Python quotes it in an exception's text (a line break as \n): a repr is not the value
+        forms = {value, value.encode('unicode_escape').decode('ascii'), value.strip()}
+        with self._lock:
+            self._secrets.update(f for f in forms if len(f) >= MIN_SECRET_CHARS)
+            self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def add_pattern(self, pattern, replacement):
         with self._lock:

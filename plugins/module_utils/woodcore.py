@@ -92,7 +92,7 @@ def validate_connection(params):
         raise PlanError('api_key does not look like a Woodcore API key: it must start with wc_test_ (sandbox) or '
                         'wc_live_ (live); its value is not shown')
     # Only the prefix is documented; the rest must at least exist and hold no whitespace.
-    if not re.match(r'^\S+$', key[len('wc_test_'):]):
+    if not re.match(r'^\S+\Z', key[len('wc_test_'):]):  # \Z: '$' would let a trailing line break through
         raise PlanError('api_key is only a key prefix, or contains whitespace; its value is not shown')
     if params.get('base_url'):
         parts = validate_base_url(params['base_url'], params.get('allow_http'))

@@ -81,6 +81,9 @@ class Fault(object):
     ``slow_response`` (act at once, then sleep ``seconds`` before answering: what was read or
     written is fixed before the wait, so concurrent clients really interleave).
     A ``status`` fault's JSON body may contain ``{bearer}``, replaced by the request's own token.
+    With ``content_type`` (``status`` and ``status_after``), ``body`` is sent as it is (text or bytes)
+    under that Content-Type instead of as JSON: a captive portal's or a proxy's HTML page answering
+    200, for example; ``{bearer}`` in a text body is replaced too.
     It applies to requests whose method and path match (``method`` exact, ``path`` regex
     searched in the raw path), after ``skip`` matching requests, ``times`` times.
     """
@@ -88,9 +91,11 @@ class Fault(object):
     KINDS = ('status', 'status_after', 'reset_before', 'reset_after', 'latency', 'slow_response')
 
     def __init__(self, kind, method=None, path=None, times=1, skip=0, status=503, headers=None, body=None,
-                 seconds=0.0):
+                 seconds=0.0, content_type=None):
         if kind not in self.KINDS:
             raise ValueError('unknown fault kind %r (one of %s)' % (kind, ', '.join(self.KINDS)))
+        if content_type is not None and not isinstance(body, (str, bytes)):
+            raise ValueError('a fault with a content_type answers a text body, got %s' % type(body).__name__)
         self.kind = kind
         self.method = method
         self.path = re.compile(path) if path else None
@@ -100,6 +105,19 @@ class Fault(object):
         self.headers = headers or {}
         self.body = body
         self.seconds = seconds
+        self.content_type = content_type
+
+    def response(self, request, default_body):
+        """The answer of a ``status`` or ``status_after`` fault to ``request``."""
+        body = self.body if self.body is not None else default_body
+        token = (request.headers.get('Authorization') or '').partition(' ')[2]
+        if self.content_type is not None:  # raw text under its own Content-Type
+            if isinstance(body, str):
+                body = body.replace('{bearer}', token).encode('utf-8')
+            return Response(self.status, body, headers=self.headers, content_type=self.content_type)
+        if isinstance(body, dict):  # '{bearer}' echoes the request's own token back, as a leaky server might
+            body = json.dumps(body).replace('{bearer}', token).encode('utf-8')
+        return Response(self.status, body, headers=self.headers)
 
     def matches(self, request):
         if self.method and request.method != self.method:
@@ -315,18 +333,17 @@ class Simulator(object):
             self._record(request, None)
             return None, False
         if fault is not None and fault.kind == 'status':
-            body = fault.body if fault.body is not None else self.fault_body(fault.status)
-            if isinstance(body, dict):  # '{bearer}' echoes the request's own token back, as a leaky server might
-                token = (request.headers.get('Authorization') or ' ').split(' ', 1)[1]
-                body = json.dumps(body).replace('{bearer}', token).encode('utf-8')
-            response = Response(fault.status, body, headers=fault.headers)
+            response = fault.response(request, self.fault_body(fault.status))
             self._record(request, response.status)
             return response, False
         with self.lock:
             response = self.route(request)
         if fault is not None and fault.kind == 'status_after':  # acted, but the answer is an error
-            response = Response(fault.status, fault.body if fault.body is not None else self.fault_body(fault.status),
-                                headers=fault.headers)
+            if fault.content_type is not None:
+                response = fault.response(request, self.fault_body(fault.status))
+            else:
+                response = Response(fault.status, fault.body if fault.body is not None else
+                                    self.fault_body(fault.status), headers=fault.headers)
         self._record(request, response.status)
         if fault is not None and fault.kind == 'reset_after':
             return None, True

@@ -82,14 +82,21 @@ def woodcore():
 
 
 def run_module(capsys, main, args, check_mode=False, diff=False):
-    """Run a module's main() in-process; returns (failed, result)."""
+    """Run a module's main() in-process, as in a module process; returns (failed, result)."""
+    from ansible.module_utils import _internal
     from ansible.module_utils.common import warnings
     from ansible.module_utils.testing import patch_module_args
     warnings._global_warnings.clear()  # pylint: disable=protected-access  # process-wide: one run's must not leak
     args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            main()
+    # importing controller code (an action plugin, plugin_utils) anywhere in the test process flips this flag,
+    # and module warnings would then go to the controller's display instead of into the result
+    controller, _internal.is_controller = _internal.is_controller, False
+    try:
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exc:
+                main()
+    finally:
+        _internal.is_controller = controller
     result = json.loads(capsys.readouterr().out)
     return exc.value.code != 0, result
 

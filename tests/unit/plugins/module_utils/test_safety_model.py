@@ -9,12 +9,18 @@ caps refuse before any request."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import requests
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas as atlas_utils
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import fleet
-from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_project_whitelist
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiClient, ApiError, BearerAuth
+from ansible_collections.apiaccess.ipwhitelist.plugins.modules import (
+    atlas_apikey_whitelist, atlas_project_whitelist, woodcore_ipwhitelist,
+)
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
     KEY2_ID, KEY_ID, ORG, PRIVATE, PROJECT, PUBLIC, SA_ID, WC_KEY, atlas_seed, run_module,
 )
@@ -117,7 +123,8 @@ def test_an_unexpected_exception_is_one_targets_failure_and_the_others_keep_thei
     one, two = result['atlas']
     assert not one['failed'] and one['changed'] and one['added'] == ['203.0.113.10/32', '203.0.113.11/32']
     assert two['failed'] and two['changed'] is False
-    assert two['msg'].startswith('unexpected error (RuntimeError at test_safety_model.py:') and 'boom' in two['msg']
+    # named at the innermost frame of the collection's own code, for a bug report
+    assert two['msg'].startswith('unexpected error (RuntimeError at atlas.py:') and 'boom' in two['msg']
     assert 'Traceback' not in str(result)
 
 
@@ -156,3 +163,109 @@ def test_project_update_then_a_failed_wait_reports_changed_in_the_fleet(atlas, m
     project = result['atlas'][0]
     assert project['failed'] and project['changed'] is True and result['changed']
     assert atlas.project_access_list(PROJECT) == {'203.0.113.10/32': 'fleet: web1'}
+
+
+def test_two_targets_naming_one_list_the_later_is_refused_and_nothing_is_shared(atlas):
+    """Review B4: a key by public key and by ID converged one list side by side and shared its journal, so the
+    target with nothing to do reported the other's addition."""
+    result = fleet.run(fleet_on(atlas, atlas_keys=[
+        {'name': 'B', 'org_id': ORG, 'api_key': PUBLIC, 'entries': ['198.51.100.99']},
+        {'name': 'A', 'org_id': ORG, 'api_key': KEY_ID}], concurrency=1))
+    first, second = result['atlas']
+    assert not first['failed'] and first['changed'] and '198.51.100.99/32' in first['added']
+    assert second['failed'] and second['changed'] is False and second['added'] == []
+    assert 'this is the list of Atlas key B too' in second['msg'] and 'nothing was sent' in second['msg']
+    posts = [e for e in atlas.log if e['method'] == 'POST']
+    assert len(posts) == 1
+
+
+def test_one_woodcore_key_twice_is_refused_before_any_request():
+    with pytest.raises(fleet.FleetError) as exc:
+        fleet.Plan(params(woodcore_keys=[{'name': 'a', 'api_key': WC_KEY, 'ip': '198.51.100.7'},
+                                         {'name': 'b', 'api_key': WC_KEY, 'ip': '198.51.100.8'}]))
+    assert 'Woodcore keys a and b are the same API key' in str(exc.value) and WC_KEY not in str(exc.value)
+
+
+def test_a_write_retried_after_a_gateway_error_reports_what_it_did(capsys, atlas):
+    """Review B2: a POST answered 504 after acting, retried, then refused as a duplicate (409): the first attempt
+    added the entry, and the run said changed=false."""
+    atlas.update_settings({'duplicate_post': 'conflict'})
+    atlas.add_fault('status_after', status=504, times=1, method='POST', path='accessList')
+    failed, result = run_module(capsys, atlas_apikey_whitelist.main, dict(
+        base_url=atlas.url, public_key=PUBLIC, private_key=PRIVATE, org_id=ORG, api_key=KEY_ID,
+        entries=['198.51.100.7'], retries=2))
+    assert '198.51.100.7/32' in atlas.access_list(ORG, KEY_ID)
+    assert not failed and result['changed'] is True and result['added'] == ['198.51.100.7/32'], result
+
+
+def test_a_delete_answered_404_is_not_this_runs_removal(capsys, atlas):
+    """Review SF2: an entry someone else removed between the read and the DELETE is no change of this run's."""
+    atlas.add_fault('status', status=404, times=1, method='DELETE', path='accessList')
+    failed, result = run_module(capsys, atlas_apikey_whitelist.main, dict(
+        base_url=atlas.url, public_key=PUBLIC, private_key=PRIVATE, org_id=ORG, api_key=KEY2_ID,
+        entries=['198.51.100.0/24', '203.0.113.1'], purge=True, retries=0))
+    assert not failed and result['removed'] == [] and result['added'] == ['203.0.113.1/32'] and result['changed']
+
+
+def test_a_delete_whose_answer_was_lost_and_retried_into_a_404_is_this_runs_removal(capsys, atlas):
+    atlas.add_fault('status_after', status=502, times=1, method='DELETE', path='accessList')
+    failed, result = run_module(capsys, atlas_apikey_whitelist.main, dict(
+        base_url=atlas.url, public_key=PUBLIC, private_key=PRIVATE, org_id=ORG, api_key=KEY2_ID,
+        entries=['203.0.113.1'], purge=True, retries=2))
+    assert not failed and result['removed'] == ['198.51.100.0/24'] and result['changed'], result
+    assert sorted(atlas.access_list(ORG, KEY2_ID)) == ['203.0.113.1/32']
+
+
+def test_a_write_answered_by_a_page_that_is_not_the_api_has_an_unknown_outcome(capsys, atlas):
+    """Review SF3: a proxy's HTML page answering 200 to a POST was journaled as done."""
+    atlas.add_fault('status', status=200, times=3, method='POST', path='accessList', content_type='text/html',
+                    body='<html>Welcome to the hotel network</html>')
+    atlas.add_fault('status', status=503, times=10, method='GET', path='accessList', skip=2)  # challenge, read
+    failed, result = run_module(capsys, atlas_apikey_whitelist.main, dict(
+        base_url=atlas.url, public_key=PUBLIC, private_key=PRIVATE, org_id=ORG, api_key=KEY2_ID,
+        entries=['203.0.113.1'], retries=0))
+    assert failed and result['changed'] is True and result['outcome_unknown'] == ['add 203.0.113.1/32'], result
+    # the re-read that would settle it failed too, so the failure says so
+    assert 'outcome unknown, re-read to see: add 203.0.113.1/32' in result['msg']
+    assert atlas.access_list(ORG, KEY2_ID) == ['198.51.100.0/24']
+
+
+def test_a_credential_holding_a_line_break_leaks_nowhere(capsys, woodcore, tmp_path):
+    """Review B3: the key with a trailing newline passed validation; http.client then quoted it, escaped, in a
+    ValueError that became the message."""
+    failed, result = run_module(capsys, woodcore_ipwhitelist.main, dict(
+        api_key=WC_KEY + '\n', base_url=woodcore.url + '/api/v2', ip='198.51.100.7',
+        pending_state_path=str(tmp_path / 'p.json'), retries=0))
+    assert failed and 'contains whitespace' in result['msg'] and woodcore.log == []
+    assert WC_KEY[8:] not in json.dumps(result)
+
+
+def test_a_request_that_cannot_be_sent_is_an_api_error_naming_no_secret():
+    client = ApiClient('http://127.0.0.1:9', auth=BearerAuth('wc_test_SECRET\\nVALUE0MARKER'), retries=0)
+    client.add_secret('wc_test_SECRET\\nVALUE0MARKER')
+    client.session.auth = BearerAuth('wc_test_SECRET\nVALUE0MARKER')
+    client.add_secret('wc_test_SECRET\nVALUE0MARKER')
+    with pytest.raises(ApiError) as exc:
+        client.request('GET', '/x')
+    assert 'could not be sent' in str(exc.value) and 'SECRET' not in str(exc.value)
+
+
+def test_an_error_excerpt_is_redacted_before_it_is_cut():
+    """Review SF1: a secret straddling the 300-character cut lost only its tail to the mask."""
+    client = ApiClient('https://example.invalid')
+    client.add_secret(WC_KEY)
+    response = requests.Response()
+    response.status_code, response.url = 400, 'https://example.invalid/x'
+    response._content = ('{"echo": "%s%s"}' % ('x' * 264, WC_KEY)).encode()
+    response.headers['Content-Type'] = 'application/json'
+    error = client._http_error('POST', 'https://example.invalid/x', response, 1)
+    assert WC_KEY[:16] not in error.body_excerpt and WC_KEY[:16] not in str(error)
+
+
+def test_proxy_credentials_stay_out_of_the_result(capsys, atlas):
+    """Review SF5: the proxy URL's password reached module_args (-vvv, log_path) and short ones were kept."""
+    failed, result = run_module(capsys, atlas_apikey_whitelist.main, dict(
+        base_url=atlas.url, public_key=PUBLIC, private_key=PRIVATE, org_id=ORG, api_key=KEY_ID,
+        entries=['192.0.2.10'], proxy='http://proxyuser:Pr0xy@Secret@127.0.0.1:9', retries=0))
+    text = json.dumps(result)
+    assert 'Pr0xy@Secret' not in text and 'proxyuser' not in text
