@@ -369,10 +369,13 @@ class PendingLedger(object):
     """
 
     _thread_lock = threading.Lock()
+    LOCK_WAIT = 30.0     # seconds another run may hold the record before this one gives up (nothing sent)
+    LOCK_RECHECK = 0.05
 
-    def __init__(self, path, clock=time.time):
+    def __init__(self, path, clock=time.time, lock_wait=None):
         self.path = os.path.expanduser(path) if path else None
         self.clock = clock
+        self.lock_wait = self.LOCK_WAIT if lock_wait is None else lock_wait
 
     @contextlib.contextmanager
     def _locked(self):
@@ -387,11 +390,25 @@ class PendingLedger(object):
             except OSError as exc:
                 raise PlanError('cannot open the pending OTP record %s: %s (set pending_state_path)' % (self.path, exc))
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+                self._flock(handle)
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 os.close(handle)
+
+    def _flock(self, handle):
+        """The exclusive lock, waited for at most ``lock_wait`` seconds: every wait is bounded."""
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except (BlockingIOError, PermissionError):
+                if time.monotonic() >= deadline:  # the caller's finally unlocks nothing and closes the handle
+                    raise PlanError('another run has held the pending OTP record %s for more than %ss; nothing was '
+                                    'sent. Re-run when it is done (or set pending_state_path)'
+                                    % (self.path, self.lock_wait))
+                time.sleep(self.LOCK_RECHECK)
 
     def _load(self):
         if not self.path or not os.path.exists(self.path):
@@ -423,6 +440,8 @@ class PendingLedger(object):
         return new_record(fingerprint, entry['action'], entry['ip'], epoch if epoch is not None else 0)
 
     def get(self, fingerprint):
+        if not self.path or not os.path.exists(self.path):
+            return None  # nothing recorded; reading creates no directory or lock file (check mode writes nothing)
         with self._locked():
             return self._normalise(fingerprint, self._load().get(fingerprint))
 

@@ -269,3 +269,37 @@ def test_proxy_credentials_stay_out_of_the_result(capsys, atlas):
         entries=['192.0.2.10'], proxy='http://proxyuser:Pr0xy@Secret@127.0.0.1:9', retries=0))
     text = json.dumps(result)
     assert 'Pr0xy@Secret' not in text and 'proxyuser' not in text
+
+
+def test_a_pending_record_held_by_another_run_is_waited_for_a_bounded_time(tmp_path):
+    """Review SF7: the ledger's flock had no ceiling. Another run holds it the whole time: this one gives up,
+    naming the file, and records nothing."""
+    import fcntl
+    import os
+    from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
+    path = str(tmp_path / 'pending.json')
+    ledger = woodcore.PendingLedger(path, lock_wait=0.2)
+    ledger.claim('f' * 16, 'whitelist', '198.51.100.7', 900)  # creates the record and its lock file
+    other = os.open(path + '.lock', os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another open file: conflicts even within this process
+    try:
+        with pytest.raises(fleet.PlanError) as exc:
+            ledger.claim('e' * 16, 'whitelist', '198.51.100.8', 900)
+        assert 'another run has held the pending OTP record %s for more than 0.2s' % path in str(exc.value)
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    assert ledger.get('e' * 16) is None and ledger.get('f' * 16)['ip'] == '198.51.100.7'
+
+
+def test_reading_an_absent_pending_record_creates_nothing(tmp_path):
+    """Review SF7: check mode's read of the record created its directory and lock file."""
+    from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
+    ledger = woodcore.PendingLedger(str(tmp_path / 'cache' / 'pending.json'))
+    assert ledger.get('f' * 16) is None and not (tmp_path / 'cache').exists()
+
+
+def test_a_negative_wait_timeout_is_refused_by_the_fleet_as_by_the_module():
+    with pytest.raises(fleet.FleetError) as exc:
+        fleet.Plan(params(atlas_projects=[{'name': 'p', 'project_id': PROJECT, 'wait_timeout': -1}]))
+    assert 'Atlas project p: wait_timeout must be 0 or more, got -1' in str(exc.value)
