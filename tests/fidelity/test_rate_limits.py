@@ -51,7 +51,8 @@ def test_an_empty_bucket_answers_429_with_retry_after_and_the_documented_body(at
     atlas.update_settings({'rate_limit_refill_mode': mode})
     s = session()
     s.get(atlas.url + KEYS, headers=V2)
-    atlas.buckets[('Programmatic API Keys', ORG)].tokens = 0
+    bucket = atlas.buckets[('Programmatic API Keys', ORG)]
+    bucket.tokens, bucket.clock = 0, lambda: bucket.stamp  # empty, and no time passes until the next request
     limited = s.get(atlas.url + KEYS, headers=V2)
     # continuous: one token is 0.24 s away; interval: the next 250 come with the next 60 s step
     assert limited.status_code == 429 and limited.headers['Retry-After'] == retry_after

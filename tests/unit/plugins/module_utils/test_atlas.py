@@ -3,23 +3,35 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The access-list engine's big purges: DELETEs in parallel, bounded, inside the rate-limit bucket, at the
-same exact request count, and a failure that reports exactly what is gone. Counts and bounds, not times."""
+same exact request count, and a failure that reports exactly what is gone. Counts and bounds, not times.
+
+Nothing here depends on how threads happen to be scheduled: the simulator holds DELETEs at a door until
+the test's condition holds (so "in parallel" is proved by several being there at once, never by timing),
+and token buckets run on one fake clock shared by the simulator and the run's pacer."""
 
 from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 
 import pytest
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses, atlas
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import ApiError
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import Pacer
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.base import TokenBucket
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
     KEY2_ID, ORG, PRIVATE, PUBLIC, atlas_seed, run_module,
 )
 
-STALE = ['10.9.%d.%d' % (i // 200, i % 200 + 1) for i in range(60)]
+STALE = ['10.9.%d.%d' % (i // 200, i % 200 + 1) for i in range(60)]  # in address order: the order of the DELETEs
 WANTED = ['203.0.113.1', '203.0.113.2']
 LIST = '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY2_ID)
+# The longest a request waits at the door. Only a broken run ever waits that long: the waits are recorded
+# (``stuck``) and every test asserts there were none.
+GUARD = 60.0
 
 
 def seed():
@@ -28,15 +40,93 @@ def seed():
     return data
 
 
-def api_for(sim, pool_size=16):
+class DoorSimulator(AtlasSimulator):
+    """The Atlas simulator with a door in front of its DELETEs. ``gate(address, arrived)`` says what the DELETE
+    of ``address`` waits for at the door: None (in at once) or a function that waits and says whether what
+    it waited for came; ``arrived`` is every address that came to the door so far, in order.
+    ``most_deletes``: the most DELETEs at the door or inside at once (each of them was in flight at the
+    client). ``stuck``: the DELETEs whose wait ran out (GUARD seconds): a working run has none."""
+
+    def __init__(self, gate=None, **settings):
+        super(DoorSimulator, self).__init__(seed=seed(), **settings)
+        self.gate = gate or (lambda address, arrived: None)
+        self.door = threading.Lock()
+        self.arrived = []
+        self.deletes = self.most_deletes = 0
+        self.stuck = []
+
+    def handle(self, request):
+        if request.method != 'DELETE':
+            return super(DoorSimulator, self).handle(request)
+        address = unquote(request.raw_path.rsplit('/', 1)[1]).split('/')[0]
+        with self.door:
+            self.arrived.append(address)
+            self.deletes += 1
+            self.most_deletes = max(self.most_deletes, self.deletes)
+            wait = self.gate(address, list(self.arrived))
+        try:
+            if wait is not None and not wait():
+                self.stuck.append(address)
+            return super(DoorSimulator, self).handle(request)
+        finally:
+            with self.door:
+                self.deletes -= 1
+
+
+def until(event):
+    """A wait at the door for ``event``."""
+    return lambda: event.wait(GUARD)
+
+
+def together(count, grace=0.2):
+    """A gate: the first ``count`` DELETEs wait until ``count`` are at the door at once (a client sending fewer
+    in parallel leaves them ``stuck``: a run that passes proved ``count`` in flight). Then they stay ``grace``
+    seconds more, in which a client sending more than ``count`` at once would show one more (which a bounded
+    client never sends: for it this is a plain pause, it changes no outcome)."""
+    everyone, one_more = threading.Event(), threading.Event()
+
+    def wait():
+        if not everyone.wait(GUARD):
+            return False
+        one_more.wait(grace)
+        return True
+
+    def gate(address, arrived):
+        if len(arrived) >= count:
+            everyone.set()
+        if len(arrived) > count:
+            one_more.set()
+            return None
+        return wait
+    return gate
+
+
+class SharedClock(object):
+    """One fake clock for the simulator's token bucket and the run's pacer and retries. It moves only when the
+    run sleeps, so a token comes back only when the run waited for it, however loaded the machine is."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.lock = threading.Lock()
+
+    def clock(self):
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds):
+        with self.lock:
+            self.now += seconds
+
+
+def api_for(sim, pool_size=16, **client_kwargs):
     params = dict(base_url=sim.url, public_key=PUBLIC, private_key=PRIVATE, client_id=None, client_secret=None,
                   api_version='v2', api_path_prefix=None, timeout=30, validate_certs=True, ca_path=None,
                   proxy=None, retries=5, retry_max_wait=60, allow_http=True)
-    return atlas.build_api(params, pool_size=pool_size)
+    return atlas.build_api(params, pool_size=pool_size, **client_kwargs)
 
 
-def purge(sim, concurrency, pool_size=16):
-    api = api_for(sim, pool_size)
+def purge(sim, concurrency, pool_size=16, **client_kwargs):
+    api = api_for(sim, pool_size, **client_kwargs)
     desired = atlas.Desired('api_key', addresses.parse_networks(WANTED), purge=True)
     return atlas.converge(api.access_list('api_key', ORG, KEY2_ID), desired, delete_concurrency=concurrency)
 
@@ -45,73 +135,121 @@ def authenticated(sim, method=None):
     return [e for e in sim.requests(method) if e['status'] != 401]
 
 
+def address(entry):
+    """The address of a logged DELETE."""
+    return unquote(entry['path'].rsplit('/', 1)[1]).split('/')[0]
+
+
 @pytest.mark.parametrize('concurrency', [1, 8])
 def test_a_purge_makes_the_same_requests_at_any_concurrency(concurrency):
-    with AtlasSimulator(seed=seed(), rate_limit_capacity=0, latency=0.02) as sim:
+    """The same requests, each once, whatever the concurrency; the DELETEs really go ``concurrency`` at a time
+    (the door holds the first ones until that many are there at once), and never more."""
+    with DoorSimulator(gate=together(concurrency), rate_limit_capacity=0) as sim:
         result = purge(sim, concurrency)
+        assert sim.stuck == []
         assert result['changed'] and len(result['removed']) == 60
         assert sorted(sim.access_list(ORG, KEY2_ID)) == ['203.0.113.1/32', '203.0.113.2/32']
         # one read, the caller's address (a run that removes entries checks it is not removing its own),
         # one POST, one DELETE per stale entry: nothing more, nothing twice
         assert [(e['method'], e['path'].split('/')[2]) for e in authenticated(sim)] == \
             [('GET', 'atlas'), ('GET', 'private'), ('POST', 'atlas')] + [('DELETE', 'atlas')] * 60
-        deleted = sorted(e['path'].rsplit('/', 1)[1] for e in authenticated(sim, 'DELETE'))
-        assert deleted == sorted(STALE)
-        # bounded: never more requests at once than asked for; and they do overlap when asked
-        if concurrency == 1:
-            assert sim.max_in_flight == 1
-        else:
-            assert 2 <= sim.max_in_flight <= concurrency
+        assert sorted(address(e) for e in authenticated(sim, 'DELETE')) == sorted(STALE)
+        assert sim.most_deletes == concurrency and sim.max_in_flight <= concurrency
 
 
 def test_the_connection_pool_bounds_the_requests_in_flight():
-    """More DELETE workers than pooled connections wait for a connection: never more in flight than the pool."""
-    with AtlasSimulator(seed=seed(), rate_limit_capacity=0, latency=0.02) as sim:
+    """More DELETE workers than pooled connections wait for a connection: three in flight at once (the door
+    waits for three), never more than the pool."""
+    with DoorSimulator(gate=together(3), rate_limit_capacity=0) as sim:
         purge(sim, concurrency=12, pool_size=3)
-        assert 2 <= sim.max_in_flight <= 3
+        assert sim.stuck == []
+        assert sim.most_deletes == 3 and sim.max_in_flight <= 3
         assert len(authenticated(sim, 'DELETE')) == 60
 
 
 def test_a_parallel_purge_stays_inside_a_small_bucket():
-    """60 DELETEs against a bucket of 10 refilling 40 per second: every one paced, none fails, and 429s stay
-    at most one per worker (sent before the client learns the bucket)."""
+    """60 DELETEs by 8 workers against a bucket of 10 refilling 40 per second (faster than the documented 250
+    per minute the client assumes): the workers wait for tokens instead of collecting 429s, and all 60 go
+    through. The bucket, the pacer and the retries share a fake clock that moves only when the run sleeps:
+    unpaced, a 429 for every 10 requests or so (at least 62 / 10 - 1, so 6), paced none, but where two answers
+    crossed on the way back and the pacer took the older RateLimit-Remaining for the newer (rarely, one 429
+    each: 3 at most allowed here, never seen above 1)."""
+    clock = SharedClock()
     with AtlasSimulator(seed=seed(), rate_limit_capacity=10, rate_limit_refill=40.0,
                         rate_limit_refill_mode='continuous') as sim:
-        result = purge(sim, concurrency=8)
+        sim.buckets[('Programmatic API Keys', ORG)] = TokenBucket(10, 40.0, clock=clock.clock)
+        result = purge(sim, concurrency=8, sleep=clock.sleep,
+                       pacer=Pacer(atlas.rate_limit_bucket, clock=clock.clock, sleep=clock.sleep))
         assert len(result['removed']) == 60
         assert sorted(sim.access_list(ORG, KEY2_ID)) == ['203.0.113.1/32', '203.0.113.2/32']
-        assert len([e for e in sim.log if e['status'] == 429]) <= 8
-        assert len([e for e in authenticated(sim, 'DELETE') if e['status'] == 204]) == 60
+        assert len([e for e in sim.log if e['status'] == 429]) <= 3
+        assert sorted(address(e) for e in authenticated(sim, 'DELETE') if e['status'] == 204) == sorted(STALE)
+        assert clock.now > 1000.0  # the run did wait for its tokens
 
 
-def test_a_failed_delete_stops_new_ones_and_reports_exactly_what_is_gone():
-    with AtlasSimulator(seed=seed(), rate_limit_capacity=0, latency=0.01) as sim:
-        failing = STALE[20]
+def traced_pool(returned):
+    """The engine's DELETE pool, unchanged but for ``returned(argument)`` once each task (one DELETE) is done."""
+    class TracedPool(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            def task(*task_args, **task_kwargs):
+                try:
+                    return fn(*task_args, **task_kwargs)
+                finally:
+                    returned(*task_args)
+            return super(TracedPool, self).submit(task, *args, **kwargs)
+    return TracedPool
+
+
+def test_a_failed_delete_stops_new_ones_and_reports_exactly_what_is_gone(capsys, monkeypatch):
+    """Four workers. The 21st DELETE fails (403) while the three after it are in flight: the door holds it
+    until those three are there, and holds them until the failing worker is done with it. From then on every
+    worker knows of the failure, so no DELETE may start any more: exactly 24 are sent (never the last 36),
+    the three in flight finish, and the failure says exactly what is gone."""
+    failing, behind = STALE[20], STALE[21:24]
+    behind_came, failure_known = threading.Event(), threading.Event()
+
+    def gate(address, arrived):
+        if set(behind) <= set(arrived):
+            behind_came.set()
+        if address == failing:
+            return until(behind_came)
+        return until(failure_known) if address in behind else None
+
+    def returned(entry):
+        if addresses.canonical(entry.net) == failing + '/32':
+            failure_known.set()
+
+    monkeypatch.setattr(atlas, 'ThreadPoolExecutor', traced_pool(returned))
+    with DoorSimulator(gate=gate, rate_limit_capacity=0) as sim:
         sim.add_fault('status', status=403, method='DELETE', path='/accessList/%s$' % failing.replace('.', r'\.'))
-        api = api_for(sim)
-        with pytest.raises(ApiError) as caught:
-            atlas.converge(api.access_list('api_key', ORG, KEY2_ID),
-                           atlas.Desired('api_key', addresses.parse_networks(WANTED), purge=True), delete_concurrency=4)
-        exc = caught.value
-        assert ('could not remove %s/32' % failing) in str(exc)
-        gone = sorted(set(STALE) - set(e.split('/')[0] for e in sim.access_list(ORG, KEY2_ID)))
-        # what the journal says is done is exactly what is done, and the POST came first
-        journal = api.client.journal
-        assert journal.items('add') == ['203.0.113.1/32', '203.0.113.2/32']
-        assert sorted(journal.items('remove')) == sorted(addresses.sorted_canonical(addresses.parse_networks(gone)))
-        assert failing not in gone
-        # no DELETE started after the failure but those already in flight: at most the workers' worth more
-        sent = [e['path'].rsplit('/', 1)[1] for e in authenticated(sim, 'DELETE')]
-        assert len(sent) <= sent.index(failing) + 4
+        failed, result = run_module(capsys, atlas_apikey_whitelist.main, dict(
+            base_url=sim.url, public_key=PUBLIC, private_key=PRIVATE, org_id=ORG, api_key=KEY2_ID,
+            entries=WANTED, purge=True, concurrency=4, allow_http=True))
+        assert sim.stuck == []
+        sent = authenticated(sim, 'DELETE')
+        # the POST came first; then exactly the DELETEs up to the three that were in flight, each once
+        assert [e['method'] for e in authenticated(sim)] == ['GET', 'GET', 'POST'] + ['DELETE'] * 24
+        assert sorted(address(e) for e in sent) == sorted(STALE[:24])
+        assert [e['status'] for e in sent if address(e) == failing] == [403]
+        assert all(e['status'] == 204 for e in sent if address(e) != failing)
+        # what the failure says is gone is exactly what is gone
+        gone = ['%s/32' % a for a in STALE[:20] + behind]
+        assert sorted(sim.access_list(ORG, KEY2_ID)) == sorted(
+            ['203.0.113.1/32', '203.0.113.2/32', failing + '/32'] + ['%s/32' % a for a in STALE[24:]])
+        assert failed and result['changed'] is True
+        assert result['added'] == ['203.0.113.1/32', '203.0.113.2/32'] and result['removed'] == gone
+        assert 'could not remove %s/32' % failing in result['msg']
+        assert '(already done: added 203.0.113.1/32, 203.0.113.2/32; removed %s)' % ', '.join(gone) in result['msg']
 
 
 def test_the_module_sends_its_deletes_in_parallel(capsys):
-    with AtlasSimulator(seed=seed(), rate_limit_capacity=0, latency=0.02) as sim:
+    with DoorSimulator(gate=together(6), rate_limit_capacity=0) as sim:
         failed, result = run_module(capsys, atlas_apikey_whitelist.main, dict(
             base_url=sim.url, public_key=PUBLIC, private_key=PRIVATE, org_id=ORG, api_key=KEY2_ID,
             entries=WANTED, purge=True, concurrency=6, allow_http=True))
+        assert sim.stuck == []
         assert not failed and result['changed'] and len(result['removed']) == 60
-        assert 2 <= sim.max_in_flight <= 6
+        assert sim.most_deletes == 6 and sim.max_in_flight <= 6
         assert len(authenticated(sim, 'DELETE')) == 60
 
 
@@ -126,11 +264,13 @@ def test_the_module_refuses_a_concurrency_below_one_before_any_request(capsys):
 
 @pytest.mark.parametrize('policy', ['reuse', 'increasing_nc', 'single_use'])
 def test_one_digest_challenge_serves_every_thread_where_the_server_allows(policy):
-    """The digest challenge is shared by the run's threads (here eight DELETE workers): one 401 round trip per
-    run where a nonce may serve many requests. Where the server refuses a nonce (every value of the [U]
-    simulator setting digest_nonce), the refused request is challenged afresh and nothing fails."""
-    with AtlasSimulator(seed=seed(), rate_limit_capacity=0, latency=0.01, digest_nonce=policy) as sim:
+    """The digest challenge is shared by the run's threads (here eight DELETE workers, the first eight of them
+    at the server at once): one 401 round trip per run where a nonce may serve many requests. Where the
+    server refuses a nonce (every value of the [U] simulator setting digest_nonce), the refused request is
+    challenged afresh and nothing fails."""
+    with DoorSimulator(gate=together(8), rate_limit_capacity=0, digest_nonce=policy) as sim:
         result = purge(sim, concurrency=8)
+        assert sim.stuck == []
         assert len(result['removed']) == 60
         assert sorted(sim.access_list(ORG, KEY2_ID)) == ['203.0.113.1/32', '203.0.113.2/32']
         answered = authenticated(sim)

@@ -10,8 +10,10 @@ import email.utils
 import json
 import threading
 import time
+import types
 
 import pytest
+from urllib3.util import retry as urllib3_retry
 
 from ansible.module_utils.ansible_release import __version__ as core_version
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas as atlas_api
@@ -38,6 +40,17 @@ def digest_client(sim, **kwargs):
 
 def statuses(sim, method=None):
     return [e['status'] for e in sim.log if method is None or e['method'] == method]
+
+
+def settled(sim, seen, guard=30.0):
+    """Wait until ``seen()`` holds and the simulator is answering nothing any more: a handler still at work
+    after its client gave up has finished. False only if that did not happen within ``guard`` seconds."""
+    deadline = time.monotonic() + guard
+    while not (seen() and sim.in_flight == 0):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_digest_handshake(atlas):
@@ -150,12 +163,16 @@ def test_429_retry_after_seconds_is_honoured(atlas):
     assert [e['status'] for e in client.request_log] == [429, 429, 200]
 
 
-def test_429_retry_after_http_date_is_honoured(atlas):
+def test_429_retry_after_http_date_is_honoured(atlas, monkeypatch):
+    """A Retry-After date is a wait until then: urllib3 reads the clock for it, a frozen one here (so the wait
+    is exact, whatever the machine's speed)."""
+    now = 1_800_000_000.0
+    monkeypatch.setattr(urllib3_retry, 'time', types.SimpleNamespace(time=lambda: now, sleep=time.sleep))
     slept = []
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    when = email.utils.formatdate(now + 30, usegmt=True)
     atlas.add_fault('status', status=429, times=1, headers={'Retry-After': when})
     digest_client(atlas, sleep=slept.append).request('GET', LIST)
-    assert len(slept) == 1 and 25 <= slept[0] <= 31
+    assert slept == [30.0]
 
 
 def test_x_ratelimit_reset_epoch_is_honoured(woodcore):
@@ -227,7 +244,8 @@ def test_read_timeout_retried_for_get_only(atlas):
         client.request('POST', LIST, json=[{'ipAddress': '203.0.113.3'}], headers=POST_HEADERS,
                        write=Write(LIST, 'add', ['203.0.113.3/32']))
     assert exc.value.ambiguous and 'timed out' in str(exc.value)
-    time.sleep(0.5)  # the slow handler logs when it finishes
+    # the slow handler logs the POST when it finishes, after the client gave up: wait for it, then count
+    assert settled(atlas, lambda: [e for e in atlas.log if e['method'] == 'POST'])
     assert len([e for e in atlas.log if e['method'] == 'POST']) == 1
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 
 import pytest
 
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas as atlas_utils
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import http_client
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as module
+from ansible_collections.apiaccess.ipwhitelist.tests.simulators.base import TokenBucket
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
     CLIENT_ID, CLIENT_SECRET, KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, atlas_seed, run_module, warning_texts,
 )
@@ -252,21 +255,45 @@ def test_429_storm_is_ridden_out(capsys, atlas, monkeypatch):
     assert len([e for e in atlas.log if e['method'] == 'POST' and e['status'] == 200]) == 1
 
 
-def test_real_token_bucket_is_paced_not_slammed(capsys, atlas, monkeypatch):
-    """A bucket of 2: the client learns it from RateLimit-Limit/-Remaining and waits for tokens instead of
-    collecting 429s (the sleeps stand in for the refill the simulator's clock would do)."""
-    slept = []
+class FakeClock(object):
+    """One fake clock for the simulator's token bucket, the run's pacer and its retries: it moves only when the
+    run sleeps (thread-safe: the DELETE workers share it)."""
 
-    def sleep(seconds):
-        slept.append(seconds)
-        atlas.bucket.tokens = 5
-    monkeypatch.setattr(http_client.time, 'sleep', sleep)
-    atlas.update_settings({'rate_limit_capacity': 2, 'rate_limit_refill': 0.5})
+    def __init__(self):
+        self.now = 1000.0
+        self.slept = []
+        self.lock = threading.Lock()
+
+    def clock(self):
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds):
+        with self.lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+
+def test_real_token_bucket_is_paced_not_slammed(capsys, atlas, monkeypatch):
+    """A bucket of 2 at Atlas's documented refill, and a run that needs 3 of its tokens (the read, two
+    DELETEs): the client learns the bucket from RateLimit-Limit/-Remaining and waits for the third token
+    instead of collecting a 429. The bucket, the pacer and the retries share a fake clock that moves only
+    when the run sleeps, so this does not depend on the machine's speed: a run that does not pace finds the
+    bucket empty at its second DELETE (a 429, whatever it does next)."""
+    fake = FakeClock()
+    monkeypatch.setattr(atlas_utils, 'Pacer',
+                        lambda classify: http_client.Pacer(classify, clock=fake.clock, sleep=fake.sleep))
+    monkeypatch.setattr(http_client.time, 'sleep', fake.sleep)  # the retries' waits
+    atlas.update_settings({'rate_limit_capacity': 2})
     atlas.reset(atlas_seed(['192.0.2.10', '10.1.0.0/24', '10.2.0.0/24']))
+    atlas.buckets[('Programmatic API Keys', ORG)] = TokenBucket(2, 250 / 60.0, clock=fake.clock)
     failed, result = run_module(capsys, module.main, args(atlas, entries=['192.0.2.10'], purge=True))
     assert not failed, result
     assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32']
-    assert slept and len([e for e in atlas.log if e['status'] == 429]) <= 1
+    # every request once, none refused (the 401 is the digest challenge)
+    assert [(e['method'], e['status']) for e in atlas.log] == [
+        ('GET', 401), ('GET', 200), ('GET', 200), ('DELETE', 204), ('DELETE', 204)]
+    assert sum(fake.slept) >= 0.2  # it waited for the third token: one at 250 per 60 s is 0.24 s away
 
 
 def test_a_429_storm_is_bounded_by_the_retries_not_the_wait_budget(capsys, atlas, monkeypatch):
@@ -454,6 +481,10 @@ def test_a_500_is_not_retried_and_the_message_says_what_was_done(capsys, atlas, 
     failed, result = run_module(capsys, module.main, args(atlas, entries=WANTED, purge=True))
     assert failed and 'HTTP 500' in result['msg'] and done in result['msg'], result['msg']
     assert [call[0] for call in calls(atlas)].count(method) == 1
+    if method == 'DELETE':
+        # the POST before the failed DELETE was a change, and the 500 (which did not act) removed nothing
+        assert result['changed'] is True and result['added'] == ['203.0.113.5/32'] and result['removed'] == []
+        assert atlas.access_list(ORG, KEY_ID) == ['192.0.2.10/32', '10.1.0.0/24', '203.0.113.5/32']
 
 
 def test_reset_before_a_post_is_not_blindly_retried_and_a_rerun_converges(capsys, atlas):
