@@ -8,6 +8,7 @@ place where errors become ``fail_json``."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from urllib.parse import urlsplit
@@ -242,12 +243,17 @@ class TargetRun(object):
 
 def sorted_items(items):
     """Journal items (canonical networks, security group names, IPs) in address order."""
-    def key(item):
-        try:
-            return (1,) + tuple(addresses.sort_key(addresses.parse_network(item, allow_any=True)))
-        except AddressError:
-            return (0, item)
-    return sorted(items, key=key)
+    return sorted(items, key=_item_order)
+
+
+@functools.lru_cache(maxsize=65536)
+def _item_order(item):
+    """The sort key of one journal item. Cached: a fleet run sorts the same texts for every list, and parsing
+    them again (50,000 times for 1,000 hosts on 50 keys) was a third of the run's CPU."""
+    try:
+        return (1,) + tuple(addresses.sort_key(addresses.parse_network(item, allow_any=True)))
+    except AddressError:
+        return (0, item)
 
 
 def _where(exc):

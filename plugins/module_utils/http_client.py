@@ -169,10 +169,13 @@ class WriteJournal(object):
 
     def items(self, action, outcome=DONE, scope=None):
         """Every item of ``action`` with that outcome, in the order first written."""
-        seen = []
+        seen, known = [], set()  # a POST of 1,000 entries: a set, not 500,000 list comparisons
         for record in self.records(scope):
             if record['action'] == action and record['outcome'] == outcome:
-                seen.extend(i for i in record['items'] if i not in seen)
+                for item in record['items']:
+                    if item not in known:
+                        known.add(item)
+                        seen.append(item)
         return seen
 
     def changed(self, scope=None):

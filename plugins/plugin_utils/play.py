@@ -12,6 +12,7 @@ import contextlib
 import os
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses, fleet
+from ansible_collections.apiaccess.ipwhitelist.plugins.plugin_utils import host_variables
 
 
 def is_ip(value):
@@ -23,11 +24,12 @@ def is_ip(value):
 
 
 def fleet_from_hostvars(task_vars, hosts, address_var):
-    """host -> address: the host's address variable, else its ansible_host when that is an IP."""
-    hostvars = task_vars['hostvars']
+    """host -> address: the host's address variable, else its ansible_host when that is an IP. Read as
+    ``hostvars[host]`` gives them, without resolving every variable of every host (host_variables.read)."""
+    found = host_variables.read(task_vars['hostvars'], hosts, (address_var, 'ansible_host'))
     result = {}
     for host in hosts:
-        values = hostvars[host]
+        values = found[host]
         value = values.get(address_var)
         if value in (None, ''):
             candidate = values.get('ansible_host')
