@@ -40,4 +40,4 @@ echo "installing the pinned tools of requirements-dev.txt into $VENV (quick when
 # The repo root is the collection: expose it as ansible_collections/apiaccess/ipwhitelist.
 mkdir -p .collections/ansible_collections/apiaccess
 ln -sfn ../../.. .collections/ansible_collections/apiaccess/ipwhitelist
-echo "ok: $("$VENV/bin/ansible" --version | head -1) in $VENV"
+echo "ok: $("$VENV/bin/ansible" --version | sed -n 1p) in $VENV"  # sed reads it all: no broken pipe

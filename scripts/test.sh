@@ -47,7 +47,7 @@ scripts/galaxy-importer.sh
 for venv in "${VENVS[@]}"; do
   use_venv "$venv"
   pyv=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  step "ansible-test sanity ($venv: Python $pyv, $(ansible --version | head -1))"
+  step "ansible-test sanity ($venv: Python $pyv, $(ansible --version | sed -n 1p))"
   scripts/ansible-test.sh sanity --python "$pyv" --color no
   step "ansible-test units ($venv)"
   scripts/ansible-test.sh units --python "$pyv" --color no
