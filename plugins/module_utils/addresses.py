@@ -272,15 +272,44 @@ def is_loopback_host(host):
 
 
 def not_on_the_internet(networks):
-    """Canonical texts of the networks a service on the internet never sees as a caller: private
-    (RFC 1918, CGNAT, IPv6 unique local), loopback and link-local."""
-    found = []
-    for net in networks:
-        if not net.version:  # not a network (a project list's security group)
-            continue
-        ip = net.ip
-        if ip.is_loopback() or ip.is_link_local() or (
-                ip.is_ipv4_private_use() or ip in netaddr.IPNetwork('100.64.0.0/10') if net.version == 4
-                else ip.is_ipv6_unique_local()):
-            found.append(canonical(net))
-    return found
+    """Canonical texts of the networks a service on the internet never sees as a caller: every address of them
+    private, reserved, loopback, link-local or multicast (:func:`reach` is ``'none'``)."""
+    return [canonical(net) for net in networks if net.version and reach(net) == 'none']
+
+
+def contains(network, address):
+    """Whether ``address`` (an IPAddress or IPNetwork) lies in ``network``: never across IP versions, where netaddr
+    would compare the integers (0.0.0.5 in ::/96)."""
+    return address.version == network.version and address in network
+
+
+# What a service on the internet can never see a call come from: netaddr's not globally reachable ranges
+# (IANA special-purpose registries: RFC 1918, CGNAT, loopback, link-local, 0/8, 192.0.0.0/24, 198.18/15, 240/4,
+# IPv6 unique local, ...), the IPv4 reserved ranges and multicast of both families. The documentation ranges
+# (RFC 5737, RFC 3849) are left out: examples and the simulators' seeds use them as public addresses.
+_NON_GLOBAL = None
+
+
+def _non_global():
+    global _NON_GLOBAL  # pylint: disable=global-statement  # built once, netaddr may be missing
+    if _NON_GLOBAL is None:
+        from netaddr.ip import (  # pylint: disable=import-outside-toplevel
+            IPV4_NOT_GLOBALLY_REACHABLE, IPV4_NOT_GLOBALLY_REACHABLE_EXCEPTIONS, IPV4_RESERVED,
+            IPV6_NOT_GLOBALLY_REACHABLE, IPV6_NOT_GLOBALLY_REACHABLE_EXCEPTIONS,
+        )
+        ranges = netaddr.IPSet(IPV4_NOT_GLOBALLY_REACHABLE + IPV6_NOT_GLOBALLY_REACHABLE + ['224.0.0.0/4', 'ff00::/8'])
+        for reserved in IPV4_RESERVED:  # networks and ranges
+            ranges.add(reserved)
+        ranges -= netaddr.IPSet(IPV4_NOT_GLOBALLY_REACHABLE_EXCEPTIONS + IPV6_NOT_GLOBALLY_REACHABLE_EXCEPTIONS)
+        _NON_GLOBAL = ranges - netaddr.IPSet(['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'])
+    return _NON_GLOBAL
+
+
+def reach(net):
+    """How much of a network a service on the internet can see calls come from: ``'global'`` (all of it),
+    ``'partly'`` (some addresses are private, reserved or multicast, some are not: 10.0.0.0/7) or ``'none'``
+    (every address is: 10.0.0.0/8, 127.0.0.1/32). The whole network is judged, not its first address."""
+    inside = netaddr.IPSet([net]) & _non_global()
+    if not inside:
+        return 'global'
+    return 'none' if inside.size == net.size else 'partly'

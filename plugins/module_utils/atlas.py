@@ -257,20 +257,39 @@ def validate_connection(params):
                                              API_VERSIONS[params.get('api_version') or 'v2'][0]))
 
 
+# Atlas cloud, and Atlas for Government: both see callers only by their public addresses
+CLOUD_HOSTS = ('cloud.mongodb.com', 'cloud.mongodbgov.com')
+
+
+def is_atlas_cloud(base_url):
+    """Whether ``base_url`` is Atlas cloud (Atlas for Government included), not an Ops Manager."""
+    return (urlsplit(base_url or '').hostname or '').lower() in CLOUD_HOSTS
+
+
 def connection_warnings(params):
     """Warnings about the API form, before any request."""
-    if params.get('api_version') == 'v1_whitelist' and urlsplit(params['base_url']).hostname == \
-            urlsplit(DEFAULT_BASE_URL).hostname:
+    if params.get('api_version') == 'v1_whitelist' and is_atlas_cloud(params['base_url']):
         return ['api_version=v1_whitelist is the legacy /whitelist API that Atlas cloud switched off in 2021 (older '
                 'Ops Manager still serves it): against %s it gets 404. Use the default api_version=v2'
-                % DEFAULT_BASE_URL]
+                % params['base_url']]
     return []
 
 
-def unseen_entries_warning(base_url, networks, who=''):
-    """A warning naming the entries Atlas cloud can never see a caller from (private, loopback, link-local).
-    Not refused: an on-premises Ops Manager does see private addresses."""
-    if urlsplit(base_url or '').hostname != urlsplit(DEFAULT_BASE_URL).hostname:
+def private_entries_matter(kind, base_url=None, atlas_cloud=None):
+    """Whether a private entry on a list of ``kind`` allows nobody: on an API access list (calls are checked against
+    it) of Atlas cloud, which sees callers by their public addresses only. A project IP access list decides who may
+    connect to the project's clusters, where private addresses are normal (VPC peering [V], private endpoints).
+    ``atlas_cloud``: known already (the audit's option), else told by ``base_url``."""
+    if not KINDS[kind].caller_list:
+        return False
+    return is_atlas_cloud(base_url) if atlas_cloud is None else atlas_cloud
+
+
+def unseen_entries_warning(base_url, networks, who='', kind='api_key'):
+    """A warning naming the entries Atlas cloud can never see a caller from (every address private, reserved,
+    loopback, link-local or multicast: addresses.reach) on an API access list. Not refused: an on-premises Ops
+    Manager does see private addresses."""
+    if not private_entries_matter(kind, base_url):
         return []
     unseen = addresses.not_on_the_internet(networks)
     if not unseen:
@@ -278,7 +297,7 @@ def unseen_entries_warning(base_url, networks, who=''):
     return ['%sentries %s are private, loopback or link-local addresses: Atlas cloud (%s) never sees a call coming '
             'from them, so they allow nobody. Give the public egress addresses instead (they are kept as given, for '
             'Ops Manager setups that see private addresses)' % (who, ', '.join(unseen[:10]) + (
-                ' (+%d more)' % (len(unseen) - 10) if len(unseen) > 10 else ''), DEFAULT_BASE_URL)]
+                ' (+%d more)' % (len(unseen) - 10) if len(unseen) > 10 else ''), urlsplit(base_url).hostname)]
 
 
 def classify_api_key(value):
@@ -1113,8 +1132,9 @@ def run_list_module(module, kind_name, parent, resolve_target):
         keep=addresses.parse_networks(params['keep'], allow_any=True), state=params['state'], purge=params['purge'],
         allow_empty=params['allow_empty'], current_ip=params['current_ip'],
         unused_after=parse_duration(params['remove_unused_after']) if params.get('remove_unused_after') else None)
-    for warning in connection_warnings(params) + (
-            unseen_entries_warning(params['base_url'], desired.entries) if params['state'] == 'present' else []):
+    unseen = unseen_entries_warning(params['base_url'], desired.entries, kind=kind_name) \
+        if params['state'] == 'present' else []
+    for warning in connection_warnings(params) + unseen:
         module.warn(warning)
     api = build_api(params)
     module.apiaccess_client = api.client

@@ -267,18 +267,100 @@ def _atlas_params(params, target):
         rate_limit_max_wait=params['rate_limit_max_wait'])
 
 
-def _woodcore_params(params, key, ip):
+def atlas_connection(params, target):
+    """The connection parameters of one Atlas target (``target``: its dict, for org_id and project_id), checked
+    before any request (PlanError): the fleet and the audit alike."""
+    kp = _atlas_params(params, target)
+    atlas.validate_connection(kp)
+    return kp
+
+
+def _woodcore_connection_params(params, key):
     return dict(
         api_key=key.get('api_key') or params['woodcore_api_key'],
-        base_url=key.get('base_url') or params['woodcore_base_url'], ip=ip, state='present',
-        otp=(params['woodcore_otps'] or {}).get(key['name']), request_otp=params['woodcore_request_otp'],
+        base_url=key.get('base_url') or params['woodcore_base_url'],
         pending_request=(params['woodcore_pending_requests'] or {}).get(key['name']),
-        allow_lockout=params['woodcore_allow_lockout'],
-        resend_after=params['woodcore_resend_after'], profile_ip_field=key.get('profile_ip_field'),
-        profile_pending_field=key.get('profile_pending_field'), timeout=params['timeout'],
-        validate_certs=params['validate_certs'], ca_path=params['ca_path'], proxy=params['proxy'],
-        retries=params['retries'], retry_max_wait=params['retry_max_wait'], allow_http=params['allow_http'],
-        rate_limit_max_wait=params['rate_limit_max_wait'])
+        profile_ip_field=key.get('profile_ip_field'), profile_pending_field=key.get('profile_pending_field'),
+        timeout=params['timeout'], validate_certs=params['validate_certs'], ca_path=params['ca_path'],
+        proxy=params['proxy'], retries=params['retries'], retry_max_wait=params['retry_max_wait'],
+        allow_http=params['allow_http'], rate_limit_max_wait=params['rate_limit_max_wait'])
+
+
+def _woodcore_params(params, key, ip):
+    kp = _woodcore_connection_params(params, key)
+    kp.update(ip=ip, state='present', otp=(params['woodcore_otps'] or {}).get(key['name']),
+              request_otp=params['woodcore_request_otp'], allow_lockout=params['woodcore_allow_lockout'],
+              resend_after=params['woodcore_resend_after'])
+    return kp
+
+
+def woodcore_connection(params, key):
+    """The connection parameters of one Woodcore key, checked before any request: an unusable secret file, no key
+    to call with, a bad URL, a bad pending record handed in. Raises FleetError naming the key (the fleet and the
+    audit alike)."""
+    check_secret_files()  # an unusable WOODCORE_API_KEY_FILE is named, with its path, before "no api_key"
+    if not (key.get('api_key') or params['woodcore_api_key']):
+        raise FleetError('Woodcore key %s has no api_key, and there is no woodcore_api_key (or '
+                         'WOODCORE_API_KEY / WOODCORE_API_KEY_FILE) to fall back on' % key['name'])
+    kp = _woodcore_connection_params(params, key)
+    try:
+        woodcore.validate_connection(kp)
+        kp['pending_request'] = woodcore.parse_pending_request(
+            kp['pending_request'], label='woodcore_pending_requests[%s]' % key['name'])
+    except (PlanError, addresses.AddressError) as exc:
+        raise FleetError('Woodcore key %s: %s' % (key['name'], exc))
+    return kp
+
+
+def woodcore_fleet_ip(networks):
+    """The IP a Woodcore key without ``ip`` takes from the fleet: its one address, when the fleet is exactly one
+    host address; else None (the key must name its IP)."""
+    hosts = [n for n in networks if addresses.is_host(n)]
+    return str(hosts[0].ip) if len(networks) == 1 and len(hosts) == 1 else None
+
+
+def check_distinct_woodcore_keys(keys):
+    """``keys``: (label, kp) pairs. One key given twice would run its OTP flow twice at once, on one journal."""
+    by_key = {}
+    for label, kp in keys:
+        fingerprint = woodcore.key_fingerprint(kp['api_key'])
+        if fingerprint in by_key:
+            raise FleetError('Woodcore keys %s and %s are the same API key (fingerprint %s); give each key once'
+                             % (by_key[fingerprint], label, fingerprint))
+        by_key[fingerprint] = label
+
+
+def atlas_target(option, what, spec, params, label_fields, kind_of, networks):
+    """One Atlas target of the role's variables, planned: its kind, connection and wanted state
+    (:func:`desired_state`), or FleetError naming it. ``networks``: the fleet's entries."""
+    label = next((spec.get(f) for f in label_fields if spec.get(f)), option)
+    try:
+        kind = kind_of(spec)
+        kp = atlas_connection(params, spec)
+        return AtlasTarget(kind, what, label, spec, kp, desired_state(kind, spec, params, networks))
+    except (PlanError, addresses.AddressError) as exc:
+        raise FleetError('%s %s: %s' % (what, label, exc))
+
+
+def desired_state(kind, spec, params, networks):
+    """What the role converges one Atlas target to (atlas.Desired): the fleet's entries and the target's own,
+    its keep, purge and the rest. The one rule of the wanted entries, for the fleet and the audit alike."""
+    own = addresses.parse_networks(spec['entries'], allow_any=params['allow_any'])
+    # the fleet's list (sorted, unique) is shared by every target without entries of its own
+    entries = addresses.unique_sorted(networks + own) if own else networks
+    common = dict(purge=spec['purge'], allow_empty=spec['allow_empty'], current_ip=spec['current_ip'],
+                  unused_after=atlas.parse_duration(spec['remove_unused_after'])
+                  if spec.get('remove_unused_after') else None)
+    if kind != 'project':
+        return atlas.Desired(kind, entries, keep=addresses.parse_networks(spec['keep'], allow_any=True), **common)
+    # every fleet entry's comment names its hosts (explicit: a changed host set is drift)
+    expiry = atlas.parse_expiry(spec['delete_after'], time.time()) if spec['delete_after'] else None
+    details = dict((key, dict(comment=comment, explicit=True, deleteAfterDate=expiry)) for key, comment
+                   in host_comments(params['fleet'] or {}, networks, spec['comment_prefix']).items())
+    details.update(atlas.parse_project_entries(spec['entries'], None, spec['delete_after'])[1])
+    return atlas.Desired('project', entries, keep=atlas.parse_keep(spec['keep']), details=details,
+                         comment_drift=spec['comment_drift'], wait=spec['wait'],
+                         wait_timeout=spec['wait_timeout'], **common)
 
 
 class Plan(object):
@@ -297,13 +379,7 @@ class Plan(object):
         self.atlas = [self._atlas_target(option, what, spec, params, label_fields, kind_of)
                       for option, what, label_fields, kind_of in ATLAS_OPTIONS for spec in params[option]]
         self.woodcore = [self._woodcore_target(key, params) for key in params['woodcore_keys']]
-        by_key = {}
-        for target in self.woodcore:  # one key twice: two runs of its OTP flow at once, one journal
-            fingerprint = woodcore.key_fingerprint(target.kp['api_key'])
-            if fingerprint in by_key:
-                raise FleetError('Woodcore keys %s and %s are the same API key (fingerprint %s); give each key once'
-                                 % (by_key[fingerprint], target.label, fingerprint))
-            by_key[fingerprint] = target.label
+        check_distinct_woodcore_keys((t.label, t.kp) for t in self.woodcore)
         names = set(k['name'] for k in params['woodcore_keys'])
         unknown = sorted(set(params['woodcore_otps'] or {}) - names)
         if unknown:
@@ -330,53 +406,19 @@ class Plan(object):
                 '%s %s %s' % (t.what, t.label, why) for t, why in risky)))
 
     def _atlas_target(self, option, what, spec, params, label_fields, kind_of):
-        label = next((spec.get(f) for f in label_fields if spec.get(f)), option)
-        try:
-            kind = kind_of(spec)
-            kp = _atlas_params(params, spec)
-            atlas.validate_connection(kp)
-            return AtlasTarget(kind, what, label, spec, kp, self._desired(kind, spec, params))
-        except (PlanError, addresses.AddressError) as exc:
-            raise FleetError('%s %s: %s' % (what, label, exc))
-
-    def _desired(self, kind, spec, params):
-        own = addresses.parse_networks(spec['entries'], allow_any=params['allow_any'])
-        # the fleet's list (sorted, unique) is shared by every target without entries of its own
-        entries = addresses.unique_sorted(self.networks + own) if own else self.networks
-        common = dict(purge=spec['purge'], allow_empty=spec['allow_empty'], current_ip=spec['current_ip'],
-                      unused_after=atlas.parse_duration(spec['remove_unused_after'])
-                      if spec.get('remove_unused_after') else None)
-        if kind != 'project':
-            return atlas.Desired(kind, entries, keep=addresses.parse_networks(spec['keep'], allow_any=True), **common)
-        # every fleet entry's comment names its hosts (explicit: a changed host set is drift)
-        expiry = atlas.parse_expiry(spec['delete_after'], time.time()) if spec['delete_after'] else None
-        details = dict((key, dict(comment=comment, explicit=True, deleteAfterDate=expiry)) for key, comment
-                       in host_comments(params['fleet'], self.networks, spec['comment_prefix']).items())
-        details.update(atlas.parse_project_entries(spec['entries'], None, spec['delete_after'])[1])
-        return atlas.Desired('project', entries, keep=atlas.parse_keep(spec['keep']), details=details,
-                             comment_drift=spec['comment_drift'], wait=spec['wait'],
-                             wait_timeout=spec['wait_timeout'], **common)
+        return atlas_target(option, what, spec, params, label_fields, kind_of, self.networks)
 
     def _woodcore_target(self, key, params):
-        check_secret_files()  # an unusable WOODCORE_API_KEY_FILE is named, with its path, before "no api_key"
-        if not (key.get('api_key') or params['woodcore_api_key']):
-            raise FleetError('Woodcore key %s has no api_key, and there is no woodcore_api_key (or '
-                             'WOODCORE_API_KEY / WOODCORE_API_KEY_FILE) to fall back on' % key['name'])
-        ip = key.get('ip')
+        kp = woodcore_connection(params, key)
+        ip = key.get('ip') or woodcore_fleet_ip(self.networks)
         if not ip:
-            hosts = [n for n in self.networks if addresses.is_host(n)]
-            if len(self.networks) != 1 or len(hosts) != 1:
-                raise FleetError('Woodcore key %s takes exactly one IP, but the fleet has %d addresses (%s); set '
-                                 'ip for this key' % (key['name'], len(self.networks),
-                                                      ', '.join(addresses.sorted_canonical(self.networks[:5]))))
-            ip = str(hosts[0].ip)
-        kp = _woodcore_params(params, key, ip)
+            raise FleetError('Woodcore key %s takes exactly one IP, but the fleet has %d addresses (%s); set '
+                             'ip for this key' % (key['name'], len(self.networks),
+                                                  ', '.join(addresses.sorted_canonical(self.networks[:5]))))
+        kp.update(_woodcore_params(params, key, ip), pending_request=kp['pending_request'])
         try:
-            woodcore.validate_connection(kp)
             kp['ip'] = woodcore.validate_ip(ip, allow_private=params['woodcore_allow_private'])
             kp['otp'] = woodcore.validate_otp(kp.get('otp'), label='the OTP given')
-            kp['pending_request'] = woodcore.parse_pending_request(
-                kp['pending_request'], label='woodcore_pending_requests[%s]' % key['name'])
         except (PlanError, addresses.AddressError) as exc:
             raise FleetError('Woodcore key %s: %s' % (key['name'], exc))
         return WoodcoreTarget(key, kp)
@@ -462,6 +504,8 @@ def run(params, check_mode=False, diff=False, limit=None):
         warnings.extend(w for w in connection_warnings(client, params) if w not in warnings)
     unseen = {}  # one warning per distinct entry list (most keys share the fleet's), naming its keys
     for target in plan.atlas:
+        if not atlas.private_entries_matter(target.kind, target.kp['base_url']):
+            continue  # a project list: private addresses are normal there (VPC peering)
         entries = target.desired.entries
         unseen.setdefault((target.kp['base_url'], id(entries)), (entries, []))[1].append(target.label)
     for (base_url, _id), (entries, names) in sorted(unseen.items(), key=lambda item: item[1][1]):

@@ -526,6 +526,20 @@ class BearerAuth(AuthBase):
         return request
 
 
+class _OAuthToken(object):
+    """``write=`` of the OAuth token request: it changes nothing the user manages (as ``write=False``), and it is
+    the one request other than a read that a read-only client sends."""
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return 'OAUTH_TOKEN'
+
+
+OAUTH_TOKEN = _OAuthToken()
+
+
 class ClientCredentialsAuth(AuthBase):
     """OAuth2 client credentials (Atlas service accounts).
 
@@ -562,7 +576,7 @@ class ClientCredentialsAuth(AuthBase):
 
     def _fetch(self):
         response = self._client.request(
-            'POST', self._token_path, data={'grant_type': 'client_credentials'}, auth=self._basic, write=False,
+            'POST', self._token_path, data={'grant_type': 'client_credentials'}, auth=self._basic, write=OAUTH_TOKEN,
             headers={'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded'})
         payload = self._client.read_json(response)
         try:
@@ -637,8 +651,8 @@ class ApiClient(object):
                  redact_patterns=(), session=None, sleep=None, clock=None, pool_size=16, error_hint=None,
                  pacer=None, redactor=None, rate_limit_max_wait=RATE_LIMIT_MAX_WAIT, read_only=False):
         self.base_url = base_url.rstrip('/')
-        # read_only: every request other than GET/HEAD is refused before it is sent (the audit), except those
-        # that change nothing the user manages (write=False: the OAuth token of a service account)
+        # read_only: every request other than GET/HEAD is refused before it is sent (the audit), except the OAuth
+        # token request of a service account (write=OAUTH_TOKEN), which changes nothing
         self.read_only = read_only
         # error_hint(status, code, body) -> what to do about an HTTP error, or None (provider-specific)
         self.error_hint = error_hint
@@ -758,10 +772,11 @@ class ApiClient(object):
         even a gateway error (502/504) may mean the write happened.
 
         Every request that is not a read names what it writes (``write``, a :class:`Write`), or says that it
-        changes nothing the user manages (``write=False``: the OAuth token): the journal records it as it
-        happens, done or of unknown outcome, so no caller can forget a write it made."""
+        changes nothing the user manages (``write=False``; the OAuth token request: ``write=OAUTH_TOKEN``): the
+        journal records it as it happens, done or of unknown outcome, so no caller can forget a write it made.
+        A read-only client sends GET and HEAD, and the OAuth token request alone besides."""
         method = method.upper()
-        if self.read_only and write is not False and method not in ('GET', 'HEAD'):
+        if self.read_only and write is not OAUTH_TOKEN and method not in ('GET', 'HEAD'):
             shown_url = self.redact(self.url(path))
             raise ApiError('%s %s: refused, this client only reads (read_only); nothing was sent' % (method, shown_url),
                            method=method, url=shown_url, tries=0)

@@ -33,6 +33,38 @@ SA_BINDING_UNKNOWN = ('whether the requirement binds service accounts is not doc
                       'make no request once it is on')
 
 
+class EmptyList(object):
+    """What a credential with an empty access list can do: ``callable_from_anywhere`` and ``locked_out`` (it can
+    make no request at all) are each true when a reading of the facts makes them so, and ``why`` says which."""
+
+    def __init__(self, callable_from_anywhere, locked_out, why):
+        self.callable_from_anywhere = callable_from_anywhere
+        self.locked_out = locked_out
+        self.why = why
+
+
+def empty_list(kind, required):
+    """The one rule of an empty access list, for the audit and the policy module alike.
+
+    ``kind``: ``api_key``, or a service account's (``service_account``, ``org_service_account``,
+    ``project_service_account``); ``required``: the organization's apiAccessListRequired (None: unknown).
+    An API key [V]: callable from any address while its organization does not require lists, no request at all while
+    it does. A service account [U], both readings: if the requirement binds service accounts, as an API key; if not,
+    callable from any address whatever the setting."""
+    if kind == 'api_key':
+        if required is True:
+            return EmptyList(False, True, 'it can make no request while the organization requires API access lists')
+        if required is False:
+            return EmptyList(True, False, 'its organization does not require API access lists')
+        return EmptyList(True, True, 'unless its organization requires API access lists, which could not be read')
+    why = SA_BINDING_UNKNOWN.split(';', maxsplit=1)[0]
+    if required is True:
+        return EmptyList(True, True, SA_BINDING_UNKNOWN + '; if it does not, the account can call from any address')
+    if required is False:
+        return EmptyList(True, False, why + '; this organization does not require lists')
+    return EmptyList(True, True, why + ", and the organization's requirement could not be read")
+
+
 class Credential(object):
     """One API key or service account of the organization, with its organization-level access list."""
 
@@ -97,10 +129,10 @@ def lockout_problems(api, credentials):
                         'list cannot be checked' % (what, caller_name, what))
     for credential in callers:
         if not credential.entries:
+            effect = empty_list(credential.kind, True)
             problems.append('%s has an empty access list: once the requirement is on it can make no request, not '
                             'even to turn the requirement off again%s'
-                            % (credential.label(), ' (%s)' % SA_BINDING_UNKNOWN.split(';')[0]
-                               if credential.kind == 'service_account' else ''))
+                            % (credential.label(), '' if credential.kind == 'api_key' else ' (%s)' % effect.why))
             continue
         try:
             address = api.caller_ip()
@@ -108,18 +140,16 @@ def lockout_problems(api, credentials):
             problems.append('%s: cannot tell whether its access list covers this controller (%s)'
                             % (credential.label(), exc))
             continue
-        if not any(address.version == n.version and address in n for n in credential.entries):
+        if not any(addresses.contains(n, address) for n in credential.entries):
             problems.append('%s: its access list (%s) does not cover %s, the address Atlas sees this controller call '
                             'from' % (credential.label(), ', '.join(addresses.sorted_canonical(credential.entries)),
                                       addresses.canonical(address)))
     for credential in credentials:
         if credential.entries or credential.caller:
             continue
-        if credential.kind == 'api_key':
-            problems.append('%s has an empty access list: it can make no request once the requirement is on'
-                            % credential.label())
-        else:
-            problems.append('%s has an empty access list: %s' % (credential.label(), SA_BINDING_UNKNOWN))
+        effect = empty_list(credential.kind, True)
+        if effect.locked_out:
+            problems.append('%s has an empty access list: %s' % (credential.label(), effect.why))
     return problems
 
 
@@ -158,8 +188,8 @@ def converge_policy(api, org_id, want, allow_lockout=False, check_mode=False, co
     elif empty:
         warn('organization %s no longer requires API access lists: every credential with an empty access list can '
              'now call the Atlas Administration API from any address on the internet: %s'
-             % (org_id, '; '.join(c.label() + (' (%s)' % SA_BINDING_UNKNOWN.split(';')[0]
-                                               if c.kind == 'service_account' else '') for c in empty)))
+             % (org_id, '; '.join(c.label() + ('' if c.kind == 'api_key' else ' (%s)' % empty_list(c.kind, False).why)
+                                  for c in empty if empty_list(c.kind, False).callable_from_anywhere)))
     if check_mode:
         result['settings'] = dict(settings, **{REQUIREMENT: want})
         return result
