@@ -15,6 +15,7 @@ from ansible.utils.display import Display
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses, audit
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import PlanError
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import HAS_REQUESTS, ApiError
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.redaction import redact_everywhere
 from ansible_collections.apiaccess.ipwhitelist.plugins.plugin_utils import play
 from ansible_collections.apiaccess.ipwhitelist.plugins.plugin_utils.access_report import render_html
 
@@ -28,22 +29,20 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
-        play_hosts = task_vars.get('ansible_play_hosts') or []
-        if not self._task.run_once and len(play_hosts) > 1 and task_vars.get('inventory_hostname') != play_hosts[0]:
-            # one audit covers everything; repeating it per host only multiplies the requests
-            result.update(skipped=True, changed=False,
-                          msg='skipped: access_audit runs once, on %s; set run_once: true on the task' % play_hosts[0])
-            return result
-        args = dict(self._task.args)
-        hazard = None
-        if not args.get('fleet') and (args.get('hosts') or args.get('fleet_from_play')):
-            # the fleet exactly as the role builds it: the named hosts, or the play's (then --limit matters)
-            hazard = play.limit_hazard(self._task, task_vars, args)
-            hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
-            args['fleet'] = play.fleet_from_hostvars(task_vars, hosts, args.get('address_var') or
-                                                     'fleet_whitelist_address')
-        with play.environ(play.task_environment(self._task, self._templar)):
-            outcome, no_log_values = self._audit(args, hazard)
+
+        def body():
+            args = dict(self._task.args)
+            hazard = None
+            if not args.get('fleet') and (args.get('hosts') or args.get('fleet_from_play')):
+                # the fleet exactly as the role builds it: the named hosts, or the play's (then --limit matters)
+                hazard = play.limit_hazard(self._task, task_vars, args)
+                args['fleet'] = play.fleet_from_hostvars(task_vars, play.fleet_hosts(task_vars, args),
+                                                         args.get('address_var') or 'fleet_whitelist_address')
+            with play.environ(play.task_environment(self._task, self._templar)):
+                return self._audit(args, hazard)
+
+        # once per play, inside the action's boundary (play.run_action, as fleet_converge)
+        outcome, no_log_values = play.run_action(self._task, task_vars, 'access_audit', body)
         for warning in outcome.pop('warnings', []):
             display.warning(remove_values(warning, no_log_values))
         for field in ('msg', 'summary_lines'):
@@ -70,5 +69,6 @@ class ActionModule(ActionBase):
             outcome = dict(failed=True, changed=False, msg='cannot write the report into %s: %s'
                            % (params['report_dir'], exc))
         except Exception as exc:  # pylint: disable=broad-except  # every target has its boundary; this is the run's
-            outcome = dict(failed=True, changed=False, msg='unexpected error (%s): %s' % (type(exc).__name__, exc))
+            outcome = dict(failed=True, changed=False, requests=0, msg='unexpected error (%s): %s'
+                           % (type(exc).__name__, redact_everywhere(str(exc))))
         return outcome, no_log_values

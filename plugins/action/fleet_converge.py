@@ -19,7 +19,6 @@ from ansible.utils.display import Display
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses, fleet
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import PlanError
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.redaction import redact_everywhere
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import (
     HAS_REQUESTS, ApiError,
 )
@@ -35,31 +34,20 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
-        play_hosts = task_vars.get('ansible_play_hosts') or []
-        if not self._task.run_once and len(play_hosts) > 1 and task_vars.get('inventory_hostname') != play_hosts[0]:
-            # one converge covers the whole play; repeating it per host only multiplies the requests
-            result.update(skipped=True, changed=False,
-                          msg='skipped: fleet_converge converges every key for the whole play once, on %s; set '
-                              'run_once: true on the task' % play_hosts[0])
-            return result
-        try:
+
+        def body():
             args = dict(self._task.args)
             hazard = play.limit_hazard(self._task, task_vars, args)
             if not args.get('fleet'):
-                hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
-                args['fleet'] = play.fleet_from_hostvars(task_vars, hosts, args.get('address_var') or
-                                                         'fleet_whitelist_address')
+                args['fleet'] = play.fleet_from_hostvars(task_vars, play.fleet_hosts(task_vars, args),
+                                                         args.get('address_var') or 'fleet_whitelist_address')
             with play.environ(play.task_environment(self._task, self._templar)):
-                outcome, no_log_values = self._converge(args, hazard, task_vars)
-        except Exception as exc:  # pylint: disable=broad-except  # the run's boundary: a result, never a traceback
-            outcome, no_log_values = dict(
-                failed=True, converged=False, changed=False, requests=0,
-                msg='fleet_converge could not build the fleet or its environment, nothing was sent: %s: %s'
-                    % (type(exc).__name__, redact_everywhere(str(exc)))), set()
-        if not self._task.run_once and len(play_hosts) > 1:
-            outcome.setdefault('warnings', []).append(
-                'fleet_converge ran without run_once on a play of %d hosts: it converged once, here, and skipped '
-                'the other hosts; set run_once: true on the task' % len(play_hosts))
+                return self._converge(args, hazard, task_vars)
+
+        # once per play, inside the action's boundary (play.run_action, as access_audit)
+        outcome, no_log_values = play.run_action(self._task, task_vars, 'fleet_converge', body)
+        if outcome.get('failed'):
+            outcome.setdefault('converged', False)
         for warning in outcome.pop('warnings', []):
             display.warning(remove_values(warning, no_log_values))
         result.update(_scrub(outcome, no_log_values))

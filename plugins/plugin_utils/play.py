@@ -78,3 +78,52 @@ def environ(extra):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+class UnknownHosts(ValueError):
+    """Hosts named as the fleet that the inventory does not have."""
+
+
+def fleet_hosts(task_vars, args):
+    """The fleet's hosts: those named (``hosts``), or the play's. A named host the inventory lacks is refused by
+    name (UnknownHosts), not met later as an error from deep inside Ansible's variables."""
+    named = args.get('hosts')
+    if not named:
+        return task_vars.get('ansible_play_hosts_all') or []
+    known = set((task_vars.get('groups') or {}).get('all') or []) | set(task_vars.get('ansible_play_hosts_all') or [])
+    unknown = [h for h in named if h not in known]
+    if unknown:
+        raise UnknownHosts('hosts: %s %s not in the inventory (the fleet is made of inventory hosts: check the names, '
+                           'and the inventory given with -i)' % (', '.join(map(str, unknown)),
+                                                                 'is' if len(unknown) == 1 else 'are'))
+    return named
+
+
+def run_action(task, task_vars, name, body):
+    """The frame of the controller-side actions (fleet_converge, access_audit), one for both.
+
+    * Once per play: without ``run_once``, on a play of several hosts, ``body`` runs on the first host only (it
+      covers the whole play; per host it would only multiply the requests), with a warning; the others skip.
+    * The action's boundary: whatever ``body`` raises (the fleet from the hosts' variables, the task's environment,
+      a host named as the fleet that the inventory lacks) becomes a failed result, its message redacted
+      (redaction.redact_everywhere), never a traceback.
+
+    ``body()`` returns ``(outcome, no_log_values)``; so does this."""
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import redaction
+    play_hosts = task_vars.get('ansible_play_hosts') or []
+    several = not task.run_once and len(play_hosts) > 1
+    if several and task_vars.get('inventory_hostname') != play_hosts[0]:
+        return dict(skipped=True, changed=False, msg='skipped: %s runs once for the whole play, on %s; set '
+                                                     'run_once: true on the task' % (name, play_hosts[0])), set()
+    try:
+        outcome, no_log_values = body()
+    except Exception as exc:  # pylint: disable=broad-except  # the action's boundary: a result, never a traceback
+        why = str(exc) if isinstance(exc, UnknownHosts) else '%s: %s' % (type(exc).__name__, exc)
+        outcome, no_log_values = dict(failed=True, changed=False, requests=0, msg='%s could not start, nothing was '
+                                      'sent: %s' % (name, redaction.redact_everywhere(why))), set()
+    if several:
+        outcome.setdefault('warnings', []).append(
+            '%s ran without run_once on a play of %d hosts: it ran once, here, and skipped the other hosts; set '
+            'run_once: true on the task' % (name, len(play_hosts)))
+    return outcome, no_log_values
