@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-# the simulator fixtures, for the playbook tests
-from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (  # noqa: F401 pylint: disable=unused-import
-    atlas, woodcore,
+# the real ansible-playbook CLI, for the playbook tests
+from ansible_collections.apiaccess.ipwhitelist.tests.e2e.conftest import (  # noqa: F401 pylint: disable=unused-import
+    ansible_playbook,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ CI = dict(QUIET, derandomize=True, database=None, print_blob=False)
 LONG = dict(QUIET, derandomize=False, print_blob=True,
             database=DirectoryBasedExampleDatabase(str(ROOT / '.cache' / 'hypothesis-invariants')))
 
-settings.register_profile('ci', max_examples=40, stateful_step_count=10, **CI)
+settings.register_profile('ci', max_examples=50, stateful_step_count=15, **CI)
 settings.register_profile('ci-playbooks', max_examples=6, **CI)
 settings.register_profile('long', max_examples=300, stateful_step_count=25, **LONG)
 settings.register_profile('long-playbooks', max_examples=40, **LONG)

@@ -22,6 +22,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodc
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_project_whitelist
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_service_account_whitelist
+from ansible_collections.apiaccess.ipwhitelist.plugins.modules import fleet_converge
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import woodcore_ipwhitelist
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
@@ -31,10 +32,10 @@ from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
 )
 
 KINDS = ('api_key', 'org_service_account', 'project_service_account', 'project', 'woodcore')
-LIST_KINDS = KINDS[:3]  # the Atlas lists without comments
+ATLAS_KINDS = KINDS[:4]
 MAINS = {'api_key': atlas_apikey_whitelist.main, 'org_service_account': atlas_service_account_whitelist.main,
          'project_service_account': atlas_service_account_whitelist.main, 'project': atlas_project_whitelist.main,
-         'woodcore': woodcore_ipwhitelist.main}
+         'woodcore': woodcore_ipwhitelist.main, 'fleet': fleet_converge.main}
 # the entries an op picks from: some on the seeded lists, some not
 POOL = ('203.0.113.10', '203.0.113.11', '198.51.100.0/24', '192.0.2.10', '10.1.0.0/24')
 WC_IPS = ('203.0.113.7', '198.51.100.254', '203.0.113.8')
@@ -217,6 +218,17 @@ def atlas_args(atlas, kind, auth):
     else:
         args.update(project_id=PROJECT)
     return args
+
+
+def fleet_target(kind, purge):
+    """fleet_converge's option and its one target of ``kind`` (an Atlas list; Woodcore keys are built apart)."""
+    if kind == 'api_key':
+        return 'atlas_keys', dict(name='main', org_id=ORG, api_key=KEY_ID, purge=purge)
+    if kind == 'org_service_account':
+        return 'atlas_service_accounts', dict(name='sa', org_id=ORG, service_account=SA_ID, purge=purge)
+    if kind == 'project_service_account':
+        return 'atlas_service_accounts', dict(name='sa', project_id=PROJECT, service_account=SA_ID, purge=purge)
+    return 'atlas_projects', dict(name='prod', project_id=PROJECT, purge=purge)
 
 
 def secrets_of(atlas, woodcore, given=()):

@@ -15,9 +15,6 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.apiaccess.ipwhitelist.tests.e2e.conftest import (  # noqa: F401 pylint: disable=unused-import
-    ansible_playbook,
-)
 from ansible_collections.apiaccess.ipwhitelist.tests.e2e.test_fleet_role import FLEET, ROOT_PLAYBOOK, inventory
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.woodcore import WoodcoreSimulator
