@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import fleet
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import org_policy
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import woodcore
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.common import (
     PlanError, TargetRun, check_concurrency, connection_warnings, http_argument_spec, validate_http_params,
@@ -49,6 +52,9 @@ CODES = (
     ('unused-credential', 'low'),
     ('private-entry', 'low'),
     ('expiring-entry', 'info'),
+    # not in the issue's table: a target the audit could not read is one it cannot vouch for (a revoked audit
+    # credential must not pass the gate), so it reaches fail_on like a finding
+    ('unreadable-target', 'high'),
 )
 SEVERITY_OF = dict(CODES)
 DEFAULT_MAX_PREFIX = {'ipv4': 16, 'ipv6': 48}
@@ -58,10 +64,11 @@ DAY = 86400.0
 REPORT_FILES = ('access-report.json', 'access-report.md', 'access-report.html')
 
 # target kinds, in report order
-KIND_ORDER = ('organization', 'api_key', 'org_service_account', 'project_service_account', 'project', 'woodcore_key')
+KIND_ORDER = ('organization', 'api_key', 'org_service_account', 'project_service_account', 'project', 'woodcore_key',
+              'listing')
 KIND_LABELS = {'organization': 'organization', 'api_key': 'API key', 'org_service_account': 'service account',
                'project_service_account': 'service account (project list)', 'project': 'project IP access list',
-               'woodcore_key': 'Woodcore key'}
+               'woodcore_key': 'Woodcore key', 'listing': 'listing'}
 CREDENTIAL_KINDS = ('api_key', 'org_service_account', 'project_service_account')
 # what fixes a list of each kind: its module, and the role's variable that lists such targets
 MODULES = {'api_key': 'apiaccess.ipwhitelist.atlas_apikey_whitelist',
@@ -83,12 +90,11 @@ def argument_spec():
     for name in ('atlas_base_url', 'atlas_public_key', 'atlas_private_key', 'atlas_client_id', 'atlas_client_secret',
                  'api_version', 'api_path_prefix', 'hosts', 'address_var', 'fleet', 'extra_entries', 'merge',
                  'allow_any', 'woodcore_keys', 'woodcore_base_url', 'woodcore_api_key', 'woodcore_pending_requests',
-                 'woodcore_pending_state_path', 'concurrency'):
+                 'woodcore_pending_state_path', 'concurrency',
+                 # the targets exactly as the role takes them, sub-options and all: the role's variables pass
+                 # unchanged, and a typo fails here as it fails there
+                 'atlas_keys', 'atlas_service_accounts', 'atlas_projects'):
         spec[name] = base[name]
-    # the Atlas targets exactly as the role takes them: the audit reads their identity, name, entries and keep,
-    # and ignores what only a converge uses (purge, wait, ...), so the role's variables pass unchanged
-    for name in ('atlas_keys', 'atlas_service_accounts', 'atlas_projects'):
-        spec[name] = dict(type='list', elements='dict', default=[], no_log=False)
     spec.update(
         fleet_from_play=dict(type='bool', default=False),
         audit_all=dict(type='bool', default=False),
@@ -126,6 +132,7 @@ class Target(object):
         self.pending = None         # a Woodcore key's request waiting for its OTP
         self.notes = []
         self.resolved = False
+        self.desired = None         # a managed Atlas target: what the role converges it to (atlas.Desired)
 
     @property
     def list_kind(self):
@@ -147,23 +154,9 @@ class Target(object):
         return (self.kind, self.project_id if self.kind == 'project_service_account' else self.org_id, self.id)
 
 
-def _connection(params, provider, key=None):
-    """The connection parameters of one credential."""
-    http = dict((name, params[name]) for name in http_argument_spec() if name in params)
-    if provider == 'atlas':
-        http.update(base_url=params['atlas_base_url'], public_key=params['atlas_public_key'],
-                    private_key=params['atlas_private_key'], client_id=params['atlas_client_id'],
-                    client_secret=params['atlas_client_secret'], api_version=params['api_version'],
-                    api_path_prefix=params['api_path_prefix'], org_id=None, project_id=None)
-        return http
-    http.update(api_key=key.get('api_key') or params['woodcore_api_key'],
-                base_url=key.get('base_url') or params['woodcore_base_url'],
-                profile_ip_field=key.get('profile_ip_field'), profile_pending_field=key.get('profile_pending_field'))
-    return http
-
-
 class Plan(object):
-    """The audit's input, checked before any request; raises PlanError naming what is wrong."""
+    """The audit's input, checked before any request, as the role checks it (fleet.atlas_target,
+    fleet.woodcore_connection); raises PlanError naming what is wrong."""
 
     def __init__(self, params, now):
         self.params = params
@@ -186,9 +179,10 @@ class Plan(object):
         self.atlas_kp = None
         self.targets = []
         for option, what, label_fields, kind_of in fleet.ATLAS_OPTIONS:
-            for index, spec in enumerate(params[option] or []):
-                self.targets.append(self._atlas_target(option, index, what, label_fields, kind_of, spec))
-        self.woodcore = [self._woodcore_target(index, key) for index, key in enumerate(params['woodcore_keys'] or [])]
+            for spec in params[option] or []:
+                self.targets.append(self._atlas_target(option, what, label_fields, kind_of, spec))
+        self.woodcore = [self._woodcore_target(key) for key in params['woodcore_keys'] or []]
+        fleet.check_distinct_woodcore_keys((t.name, t.kp) for t in self.woodcore)
         org_ids = list(params['org_ids'] or [])
         for org_id in org_ids:
             if not atlas.ID_RE.match(str(org_id)):
@@ -203,55 +197,31 @@ class Plan(object):
         self.org_ids = _unique(org_ids + [t.org_id for t in self.targets if t.org_id])
         self.assess_unknown = True  # unknown-entry needs the whole fleet (see run: --limit)
         if (self.org_ids or self.targets) and self.atlas_kp is None:
-            self.atlas_kp = self._atlas_connection()
+            self.atlas_kp = fleet.atlas_connection(params, {})
         self.atlas_cloud = params['atlas_cloud']
         if self.atlas_cloud is None:  # Atlas cloud sees only public addresses; an Ops Manager may see private ones
-            self.atlas_cloud = _host(params['atlas_base_url']) == _host(atlas.DEFAULT_BASE_URL)
+            self.atlas_cloud = atlas.is_atlas_cloud(params['atlas_base_url'])
 
-    def _atlas_connection(self):
-        kp = _connection(self.params, 'atlas')
-        atlas.validate_connection(kp)
-        return kp
-
-    def _atlas_target(self, option, index, what, label_fields, kind_of, spec):
-        label = next((spec.get(f) for f in label_fields if spec.get(f)), '%s[%d]' % (option, index))
-        try:
-            kind = kind_of(spec)
-            for name in ('org_id', 'project_id'):
-                if spec.get(name) and not atlas.ID_RE.match(str(spec[name])):
-                    raise PlanError('%s %r is not a 24-hex ID' % (name, spec[name]))
-            if kind == 'api_key' and not spec.get('org_id'):
-                raise PlanError('org_id is required')
-            for name in ('entries', 'keep'):
-                if not isinstance(spec.get(name) or [], list):
-                    raise PlanError('%s must be a list' % name)
-            spec = dict(spec, entries=spec.get('entries') or [], keep=spec.get('keep') or [])
-            addresses.parse_networks([str(e) for e in spec['entries']
-                                      if not atlas.SECURITY_GROUP_RE.match(str(e))], allow_any=True)
-            if self.atlas_kp is None:
-                self.atlas_kp = self._atlas_connection()
-        except (PlanError, addresses.AddressError) as exc:
-            raise PlanError('%s %s: %s' % (what, label, exc))
-        ident = spec.get('api_key') if kind == 'api_key' else spec.get('service_account') if \
+    def _atlas_target(self, option, what, label_fields, kind_of, spec):
+        # the role's own planning: kind, connection and the wanted state it converges to (entries, keep, current_ip)
+        planned = fleet.atlas_target(option, what, spec, self.params, label_fields, kind_of, self.networks or [])
+        if self.atlas_kp is None:
+            self.atlas_kp = fleet.atlas_connection(self.params, {})
+        kind = planned.kind
+        ident = spec['api_key'] if kind == 'api_key' else spec['service_account'] if \
             kind.endswith('service_account') else spec.get('project_id')
-        target = Target(kind, spec.get('name') or label, ident, org_id=spec.get('org_id'),
+        target = Target(kind, spec.get('name') or planned.label, ident, org_id=spec.get('org_id'),
                         project_id=spec.get('project_id') if kind == 'project_service_account' else None,
                         managed=True, spec=spec, kp=self.atlas_kp)
+        target.desired = planned.desired
         return target
 
-    def _woodcore_target(self, index, key):
-        name = key.get('name') or 'woodcore_keys[%d]' % index
-        kp = _connection(self.params, 'woodcore', key)
+    def _woodcore_target(self, key):
+        name = key['name']
+        kp = fleet.woodcore_connection(self.params, key)
         try:
-            if not kp['api_key']:
-                raise PlanError('no api_key, and no woodcore_api_key (or WOODCORE_API_KEY / WOODCORE_API_KEY_FILE) '
-                                'to fall back on')
-            woodcore.validate_connection(kp)
             if key.get('ip'):
                 woodcore.validate_ip(key['ip'], allow_private=True)
-            kp['pending_request'] = woodcore.parse_pending_request(
-                (self.params['woodcore_pending_requests'] or {}).get(name),
-                label='woodcore_pending_requests[%s]' % name)
         except (PlanError, addresses.AddressError) as exc:
             raise PlanError('Woodcore key %s: %s' % (name, exc))
         # the key's fingerprint names it: never the key itself
@@ -272,11 +242,6 @@ def _unique(values):
     return seen
 
 
-def _host(url):
-    from urllib.parse import urlsplit
-    return urlsplit(url or '').hostname
-
-
 # -- reading ------------------------------------------------------------------------------------
 
 class Reader(object):
@@ -292,6 +257,7 @@ class Reader(object):
         self._api = None
         self.warnings = []
         self.caller = None
+        self.listings = []          # what audit_all could not list: unreadable, as a target is
 
     def api(self):
         with self.lock:
@@ -341,7 +307,7 @@ class Reader(object):
             self.warnings.extend(w for w in connection_warnings(client, self.params) if w not in self.warnings)
         if self._api is not None:
             self.warnings.extend(n for n in self._api.notes if n not in self.warnings)
-        return orgs, managed + discovered, plan.woodcore
+        return orgs + self.listings, managed + discovered, plan.woodcore
 
     # organizations
 
@@ -365,12 +331,15 @@ class Reader(object):
         return org
 
     def list_projects(self):
-        try:
-            return self.api().list_projects()
-        except Exception as exc:  # pylint: disable=broad-except  # reported; the other targets go on
-            self.warnings.append('the projects could not be listed (audit_all): %s'
-                                 % self.api().client.redact(getattr(exc, 'message', str(exc))))
+        """audit_all: every project the credential sees; a listing that fails is reported as an unreadable target
+        (the projects it would have found are not audited), and the others go on."""
+        listing = Target('listing', 'projects (audit_all)', None)
+        projects = []
+        self.bounded(listing, lambda: projects.extend(self.api().list_projects()))
+        if listing.status != 'ok':
+            self.listings.append(listing)
             return None
+        return projects
 
     def discover(self, orgs, managed, projects):
         """audit_all: every key, service account and project of the organizations, besides the managed ones."""
@@ -469,7 +438,14 @@ class Reader(object):
             (record['action'] == 'remove' and profile.ip != record['ip'])
         if done and source != 'the key profile':
             return None  # approved since: the record is left over
-        return dict(record, source=source)
+        record = dict(record, source=source)
+        if source == 'the key profile' and woodcore.record_time(record) == self.plan.now:
+            # the profile says a request waits, not since when: its age is unknown, so it is no woodcore-pending
+            record['requested_at'] = None
+            target.notes.append('a request for %s waits for its OTP (the key profile says so); since when is not '
+                                'known: the profile gives no time, the role\'s pending record does '
+                                '(woodcore_pending_requests, or the local record)' % record['ip'])
+        return record
 
 
 # -- assessing ----------------------------------------------------------------------------------
@@ -478,12 +454,10 @@ def _finding(code, target, message, fix, entry=None):
     return dict(severity=SEVERITY_OF[code], code=code, target=target.ref(), entry=entry, message=message, fix=fix)
 
 
-def _security_group(value):
-    return bool(atlas.SECURITY_GROUP_RE.match(str(value)))
-
-
 def _days(seconds):
-    return int(seconds // DAY)
+    """Whole days, never negative: an entry used after the audit's clock was read (its own key's, stamped in whole
+    seconds) was used 0 days ago."""
+    return max(0, int(seconds // DAY))
 
 
 class Networks(object):
@@ -501,7 +475,7 @@ class Networks(object):
     def covers(self, net):
         if addresses.sort_key(net) in self.exact:
             return True
-        return any(b.version == net.version and b.prefixlen <= net.prefixlen and net in b for b in self.blocks)
+        return any(b.prefixlen <= net.prefixlen and addresses.contains(b, net) for b in self.blocks)
 
 
 class Assessor(object):
@@ -551,21 +525,14 @@ class Assessor(object):
         what = KIND_LABELS[kind]
         entries = target.entries
         if credential and not entries:
-            if kind == 'api_key' and policy is True:
-                target.notes.append('no entries: it can make no request while the organization requires API '
-                                    'access lists')
+            effect = org_policy.empty_list(kind, policy)
+            if not effect.callable_from_anywhere:
+                target.notes.append('no entries: %s' % effect.why)
             else:
-                if kind != 'api_key':
-                    why = ("whether the organization's API access-list requirement binds service accounts is not "
-                           'documented' + ('; this organization does not require lists' if policy is False else ''))
-                elif policy is None:
-                    why = 'unless its organization requires API access lists, which could not be read'
-                else:
-                    why = 'its organization does not require API access lists'
                 findings.append(_finding(
                     'open-to-internet', target,
                     '%s %s has no access-list entries: it can call the Atlas Administration API from any address (%s)'
-                    % (what, target.name, why),
+                    % (what, target.name, effect.why),
                     'give it entries: %s entries=[...] (role: %s), then require API access lists: %s '
                     'require_api_access_list=true' % (module, var, POLICY_MODULE)))
         for entry in entries:
@@ -610,10 +577,13 @@ class Assessor(object):
                 label, text, net.size, self.max_prefix[family]),
                 'replace it with the addresses really used: %s entries=[...] purge=true (or raise max_prefix if '
                 'it is intended)' % module, text))
-        if credential and self.plan.atlas_cloud and addresses.not_on_the_internet([net]):
-            found.append(_finding('private-entry', target, '%s holds %s, a private, loopback or link-local '
-                                  'address: Atlas cloud never sees a call coming from it, so it allows nobody'
-                                  % (label, text),
+        reach = addresses.reach(net) if net.prefixlen else 'global'  # 0.0.0.0/0 is open-to-internet already
+        if reach != 'global' and atlas.private_entries_matter(target.kind, atlas_cloud=self.plan.atlas_cloud):
+            what = 'a private, reserved, loopback, link-local or multicast network' if reach == 'none' else \
+                'a network partly private, reserved or multicast'
+            found.append(_finding('private-entry', target, '%s holds %s, %s: Atlas cloud never sees a call coming '
+                                  'from %s' % (label, text, what, 'it, so it allows nobody' if reach == 'none' else
+                                               'that part of it'),
                                   'give the public egress address instead (%s current_ip=true adds the address '
                                   'Atlas sees)' % module, text))
         if credential:
@@ -637,14 +607,11 @@ class Assessor(object):
 
     def fleet_findings(self, target):
         """missing-entry and unknown-entry: a managed target against what the role puts there."""
-        spec = target.spec
-        own = [str(e) for e in spec.get('entries') or []]
-        wanted = list(self.plan.networks) + addresses.parse_networks(
-            [e for e in own if not _security_group(e)], allow_any=True)
-        wanted_groups = set(e for e in own if _security_group(e))
-        keep = Networks(addresses.parse_network(str(k), allow_any=True) for k in spec.get('keep') or []
-                        if not _security_group(k))
-        keep_groups = set(str(k) for k in spec.get('keep') or [] if _security_group(k))
+        desired = target.desired  # what the role converges this target to: entries, keep, current_ip
+        wanted = list(desired.entries)
+        if desired.current_ip and self.caller is not None:
+            wanted.append(self.caller)  # current_ip: the role adds the address Atlas sees it call from
+        keep = Networks(desired.keep)
         present = Networks(e.net for e in target.entries if not isinstance(e.net, atlas.SecurityGroup))
         label = '%s %s' % (KIND_LABELS[target.kind], target.name)
         found = []
@@ -661,11 +628,8 @@ class Assessor(object):
         wanted_index = Networks(wanted)
         for entry in target.entries:
             net = entry.net
-            if isinstance(net, atlas.SecurityGroup):
-                if net.name in wanted_groups or net.name in keep_groups:
-                    continue
-            elif wanted_index.covers(net) or keep.covers(net) or (
-                    self.caller is not None and self.caller.version == net.version and self.caller in net):
+            if wanted_index.covers(net) or keep.covers(net) or (
+                    self.caller is not None and addresses.contains(net, self.caller)):
                 continue
             found.append(_finding('unknown-entry', target, "%s holds %s, which is neither a fleet address, nor in "
                                   "its entries or keep, nor this controller's address" % (label, net),
@@ -689,10 +653,8 @@ class Assessor(object):
                                       'otp=...); if the OTP is lost or expired, request a new one with resend_after=0'
                                       % (target.name, MODULES['woodcore_key']), pending['ip']))
         if self.plan.networks is not None:
-            wanted = target.spec.get('ip')
-            hosts = [n for n in self.plan.networks if addresses.is_host(n)]
-            if not wanted and len(self.plan.networks) == 1 and len(hosts) == 1:
-                wanted = str(hosts[0].ip)  # as the role does: a one-address fleet is the key's IP
+            # as the role takes it: the key's ip, else the fleet's one address
+            wanted = target.spec.get('ip') or fleet.woodcore_fleet_ip(self.plan.networks)
             current = target.entries[0] if target.entries else None
             if wanted and str(current) != str(wanted):
                 found.append(_finding('missing-entry', target, 'Woodcore key %s whitelists %s, not %s, which the '
@@ -715,6 +677,9 @@ def assess(plan, orgs, targets, woodcore_targets, caller=None):
     assessor = Assessor(plan, caller)
     policy = dict((o.id, o.settings.get('apiAccessListRequired') if o.settings else None) for o in orgs)
     findings = []
+    for target in orgs + targets + woodcore_targets:
+        if target.status != 'ok':
+            findings.append(unreadable_finding(target))
     for org in orgs:
         findings.extend(assessor.org_findings(org))
     for target in targets:
@@ -724,6 +689,21 @@ def assess(plan, orgs, targets, woodcore_targets, caller=None):
         if target.status == 'ok':
             findings.extend(assessor.woodcore_findings(target))
     return sort_findings(findings), assessor
+
+
+def unreadable_finding(target):
+    """A target the audit could not read: nothing about it can be vouched for (a revoked audit credential reads
+    nothing at all), so it is a finding, and reaches fail_on as one."""
+    if target.kind == 'listing':
+        message = 'the %s could not be listed, so the lists they hold were not audited: %s' % (
+            target.name, target.error)
+    else:
+        message = '%s %s could not be read, so nothing about it is known: %s' % (
+            KIND_LABELS[target.kind], target.name, target.error)
+    return _finding('unreadable-target', target, message,
+                    'give the auditing credential the rights to read it (organization settings: Organization Member; '
+                    "other credentials' lists: Organization Read Only; project lists: Project Read Only), or check "
+                    'that the credential is valid and the target exists')
 
 
 def sort_findings(findings):
@@ -768,8 +748,21 @@ def _entry_view(target, entry, assessor, by_entry):
     return view
 
 
+def _target_key(ref):
+    return (ref['kind'], ref['name'], ref['id'], ref.get('org_id'), ref.get('project_id'))
+
+
+def findings_by_target(findings):
+    """Each target's findings, grouped once (not every finding scanned for every target)."""
+    grouped = {}
+    for finding in findings:
+        grouped.setdefault(_target_key(finding['target']), []).append(finding)
+    return grouped
+
+
 def target_view(target, assessor, findings):
-    mine = [f for f in findings if f['target'] == target.ref()]
+    """``findings``: this target's own (findings_by_target)."""
+    mine = findings
     by_entry = {}
     for finding in mine:
         by_entry.setdefault(finding.get('entry'), []).append(finding['code'])
@@ -795,6 +788,7 @@ def target_view(target, assessor, findings):
 
 def build_report(plan, orgs, targets, woodcore_targets, findings, assessor, requests=0, warnings=()):
     counts = summary(findings)
+    grouped = findings_by_target(findings)
     all_targets = sorted(orgs + targets + woodcore_targets,
                          key=lambda t: (KIND_ORDER.index(t.kind), not t.managed, str(t.name)))
     params = plan.params
@@ -820,16 +814,17 @@ def build_report(plan, orgs, targets, woodcore_targets, findings, assessor, requ
         scope=scope,
         summary=counts,
         findings=findings,
-        targets=[target_view(t, assessor, findings) for t in all_targets],
+        targets=[target_view(t, assessor, grouped.get(_target_key(t.ref()), [])) for t in all_targets],
         unreadable=[dict(kind=t.kind, name=t.name, id=t.id, error=t.error) for t in all_targets
                     if t.status != 'ok'],
+        read=len([t for t in all_targets if t.status == 'ok']),
         requests=requests,
         warnings=list(warnings),
     )
 
 
 def failing(report, fail_on):
-    """Findings at or above ``fail_on`` (never: none)."""
+    """Findings at or above ``fail_on`` (never: none). Unreadable targets are findings (unreadable-target, high)."""
     if fail_on == 'never':
         return []
     limit = SEVERITIES.index(fail_on)
@@ -840,12 +835,21 @@ def summary_line(report):
     counts = report['summary']
     line = ', '.join('%d %s' % (counts[s], s) for s in SEVERITIES)
     unreadable = len(report['unreadable'])
-    return '%s; %d targets read%s' % (line, len(report['targets']) - unreadable,
+    return '%s; %d targets read%s' % (line, report['read'],
                                       ', %d unreadable' % unreadable if unreadable else '')
 
 
+_MD_SPECIAL = re.compile(r'([\\`*_\[\]<>!|~:])')  # ':': no scheme, so no autolink (https://...)
+_MD_WWW = re.compile(r'(?i)\b(www)\.')  # nor www. one
+
+
 def _md(text):
-    return str('' if text is None else text).replace('|', '\\|').replace('\n', ' ')
+    """One table cell of text from anywhere (names, comments and descriptions come from the API): HTML escaped,
+    and every character Markdown gives a meaning escaped (links, images, emphasis, code, the cell's ``|``), so a
+    hostile name shows as text and makes no link, image or tag in a pull request."""
+    text = ' '.join(str('' if text is None else text).split())
+    text = text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
+    return _MD_WWW.sub(r'\1\\.', _MD_SPECIAL.sub(r'\\\1', text))
 
 
 def _target_name(ref):
@@ -878,18 +882,45 @@ def markdown(report):
 
 
 def write_file(path, text):
-    """Write atomically: a reader (a CI step, a browser) never sees half a report."""
+    """Write atomically and privately: a new file of its own (mkstemp: O_EXCL, mode 0600) beside ``path``, then
+    renamed over it. A reader (a CI step, a browser) never sees half a report, and a symlink planted at ``path``
+    is replaced, never written through."""
     directory = os.path.dirname(path) or '.'
-    tmp = os.path.join(directory, '.%s.tmp' % os.path.basename(path))
-    with open(tmp, 'w', encoding='utf-8') as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def report_directory(directory):
+    """The report directory, created private (0700) when missing; refused (OSError) when it is a symlink, another
+    user's, or writable by everyone, where someone else could swap the files."""
+    directory = os.path.abspath(os.path.expanduser(directory))
+    if not os.path.lexists(directory):
+        os.makedirs(directory, mode=0o700)
+        os.chmod(directory, 0o700)  # makedirs' mode is filtered by the umask
+    info = os.lstat(directory)
+    if stat.S_ISLNK(info.st_mode):
+        raise OSError('%s is a symbolic link; give the real directory' % directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise OSError('%s is not a directory' % directory)
+    if hasattr(os, 'getuid') and info.st_uid != os.getuid():
+        raise OSError('%s belongs to another user (uid %d); give a directory of your own' % (directory, info.st_uid))
+    if info.st_mode & stat.S_IWOTH:
+        raise OSError('%s is writable by every user; give a private directory' % directory)
+    return directory
 
 
 def write_reports(report, directory, render_html):
-    """The three files, into ``directory`` (created); returns their paths by format."""
-    directory = os.path.abspath(os.path.expanduser(directory))
-    os.makedirs(directory, exist_ok=True)
+    """The three files, into ``directory`` (report_directory); returns their paths by format."""
+    directory = report_directory(directory)
     paths = dict(json=os.path.join(directory, REPORT_FILES[0]), markdown=os.path.join(directory, REPORT_FILES[1]),
                  html=os.path.join(directory, REPORT_FILES[2]))
     write_file(paths['json'], json.dumps(report, indent=1, sort_keys=False) + '\n')
@@ -920,11 +951,17 @@ def run(params, render_html, clock=None, limit_hazard=None):
                           warnings + reader.warnings)
     paths = write_reports(report, params['report_dir'], render_html)
     over = failing(report, params['fail_on'])
-    result = dict(changed=False, failed=bool(over), findings_at_fail_on=len(over), summary=report['summary'],
-                  findings=report['findings'],
-                  unreadable=report['unreadable'], report=paths, requests=requests,
+    nothing_read = report['read'] == 0
+    result = dict(changed=False, failed=bool(over) or nothing_read, findings_at_fail_on=len(over),
+                  summary=report['summary'], findings=report['findings'], unreadable=report['unreadable'],
+                  nothing_read=nothing_read, report=paths, requests=requests,
                   summary_lines=[summary_line(report), 'report: %s' % paths['html']], warnings=report['warnings'])
-    if over:
+    if nothing_read:
+        # whatever fail_on says: an audit that read nothing vouches for nothing (a revoked or mistyped credential)
+        result['msg'] = 'the audit read nothing: %s. The report is written: %s' % (
+            '; '.join('%s %s: %s' % (KIND_LABELS[u['kind']], u['name'], u['error']) for u in report['unreadable'][:5])
+            or 'no target to audit (no organization, Atlas list or Woodcore key given)', paths['html'])
+    elif over:
         shown = '; '.join('%s %s %s' % (f['severity'], f['code'], _target_name(f['target'])) for f in over[:5])
         result['msg'] = '%d findings at or above %s (fail_on): %s%s. The report is written: %s' % (
             len(over), params['fail_on'], shown, ' ...' if len(over) > 5 else '', paths['html'])

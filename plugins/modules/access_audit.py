@@ -19,9 +19,17 @@ description:
     C(org-policy-off), C(missing-entry), C(wide-entry) (high), C(unknown-entry), C(stale-entry),
     C(woodcore-pending) (medium), C(unused-credential), C(private-entry) (low) and C(expiring-entry) (info).
     The collection's C(docs/audit.md) says when each is raised.
+  - A target that cannot be read (a failed listing too) is an C(unreadable-target) finding (high), so it reaches
+    O(fail_on) like any other; an audit that could read nothing at all fails whatever O(fail_on) says.
+  - The targets are the role's (O(atlas_keys), O(atlas_service_accounts), O(atlas_projects), O(woodcore_keys)), with
+    the role's options and checks, unchanged; the audit compares each with what the role converges it to (its
+    entries, the fleet's, C(current_ip) and C(keep)) and ignores what only a converge does (C(purge), C(wait)).
+  - Reading the organization's settings needs Organization Member; reading other keys' and service accounts'
+    lists, Organization Read Only; project lists, Project Read Only.
   - Writes three files into O(report_dir), C(access-report.json), C(access-report.md) and C(access-report.html)
-    (one self-contained page, printable), then fails when findings reach O(fail_on).
-  - Reads only. Every client of the run refuses any request other than a read before sending it (a service
+    (one self-contained page, printable), each written atomically and readable by its owner only (mode 0600),
+    then fails when findings reach O(fail_on).
+  - Reads only. Every client of the run refuses any request other than a GET or HEAD before sending it (a service
     account's OAuth token request excepted, which changes nothing). A target that the credentials cannot read is
     reported as unreadable, and the others are read.
   - Runs on the controller as an action plugin, many requests at once (O(concurrency)), each paced to Atlas's
@@ -29,6 +37,8 @@ description:
 author:
   - apiaccess.ipwhitelist maintainers (@apiaccess-maintainers)
 extends_documentation_fragment:
+  - apiaccess.ipwhitelist.fleet_atlas
+  - apiaccess.ipwhitelist.fleet_targets
   - apiaccess.ipwhitelist.connection
   - apiaccess.ipwhitelist.attributes
 attributes:
@@ -49,28 +59,6 @@ requirements:
   - netaddr
   - jinja2 (on the controller, for the HTML report; ansible-core brings it)
 options:
-  atlas_keys:
-    description:
-      - Atlas organization API keys to audit, exactly as the role's C(fleet_whitelist_atlas_keys) lists them.
-      - The audit reads C(org_id), C(api_key) (ID or public key), C(name), C(entries) and C(keep) of each, and ignores
-        what only a converge uses (C(purge) and the like), so the role's variables pass unchanged.
-    type: list
-    elements: dict
-    default: []
-  atlas_service_accounts:
-    description:
-      - Atlas service accounts to audit, as the role's C(fleet_whitelist_atlas_service_accounts)
-        (C(service_account) and C(org_id), or C(project_id) for the account's project-level list).
-    type: list
-    elements: dict
-    default: []
-  atlas_projects:
-    description:
-      - Atlas project IP access lists to audit, as the role's C(fleet_whitelist_atlas_projects) (C(project_id) or
-        C(project)).
-    type: list
-    elements: dict
-    default: []
   woodcore_keys:
     description:
       - Woodcore gateway keys to audit, as the role's C(fleet_whitelist_woodcore_keys). Each key's profile is read
@@ -139,12 +127,14 @@ options:
     description:
       - Whether the Atlas server is Atlas cloud, which sees callers only by their public addresses, so a private,
         loopback or link-local entry on an API access list allows nobody (C(private-entry)).
-      - If not set, decided by the host of O(atlas_base_url) (C(cloud.mongodb.com)). Set V(false) for an Ops Manager
-        that sees private addresses.
+      - If not set, decided by the host of O(atlas_base_url) (C(cloud.mongodb.com), or C(cloud.mongodbgov.com) for
+        Atlas for Government). Set V(false) for an Ops Manager that sees private addresses.
     type: bool
   report_dir:
     description:
-      - Directory of the reports (created when missing), relative to the current directory of the controller.
+      - Directory of the reports, relative to the current directory of the controller; created readable by its owner
+        only (mode 0700) when missing. A directory that is a symbolic link, another user's, or writable by everyone
+        (such as C(/tmp)) is refused; give a private one.
     type: path
     default: ./access-report
   fail_on:
@@ -208,40 +198,6 @@ options:
       - How many requests are in flight at once, each paced to Atlas's rate-limit buckets.
     type: int
     default: 32
-  atlas_base_url:
-    description:
-      - Atlas base URL. If not set, E(MONGODB_ATLAS_BASE_URL) is used.
-    type: str
-    default: https://cloud.mongodb.com
-  atlas_public_key:
-    description:
-      - Atlas API key (public part) the audit reads with. If not set, E(MONGODB_ATLAS_PUBLIC_API_KEY) or
-        E(MONGODB_ATLAS_PUBLIC_KEY) is used.
-      - Reading the organization's settings needs Organization Member; reading other keys' and service accounts'
-        lists, Organization Read Only; project lists, Project Read Only.
-    type: str
-  atlas_private_key:
-    description:
-      - Atlas API key (private part). If not set, E(MONGODB_ATLAS_PRIVATE_API_KEY) or
-        E(MONGODB_ATLAS_PRIVATE_KEY) is used, then the file named by E(MONGODB_ATLAS_PRIVATE_API_KEY_FILE).
-    type: str
-  atlas_client_id:
-    description:
-      - Atlas service account client ID, instead of an API key. If not set, E(MONGODB_ATLAS_CLIENT_ID) is used.
-    type: str
-  atlas_client_secret:
-    description:
-      - Atlas service account secret. If not set, E(MONGODB_ATLAS_CLIENT_SECRET) is used, then the file named by
-        E(MONGODB_ATLAS_CLIENT_SECRET_FILE).
-    type: str
-  api_version:
-    description: Atlas API form, as in M(apiaccess.ipwhitelist.atlas_apikey_whitelist).
-    type: str
-    choices: [v2, v1_access_list, v1_whitelist]
-    default: v2
-  api_path_prefix:
-    description: Atlas API path prefix, as in M(apiaccess.ipwhitelist.atlas_apikey_whitelist).
-    type: str
   woodcore_base_url:
     description:
       - Gateway URL for every Woodcore key without its own C(base_url). If not set, E(WOODCORE_BASE_URL) is used.
@@ -273,7 +229,7 @@ EXAMPLES = r'''
   apiaccess.ipwhitelist.access_audit:
     audit_all: true
     org_ids: [5f1a2b3c4d5e6f7a8b9c0d1e]
-    report_dir: /var/tmp/access-report
+    report_dir: ~/audits/access-report
   run_once: true
 
 - name: Show the counts by severity
@@ -284,13 +240,13 @@ EXAMPLES = r'''
 RETURN = r'''
 summary:
   description: How many findings of each severity.
-  returned: always
+  returned: when the audit ran (its input was valid)
   type: dict
   sample: {critical: 1, high: 2, medium: 0, low: 1, info: 0}
 findings:
   description:
     - Every finding, most severe first, as in C(access-report.json).
-  returned: always
+  returned: when the audit ran (its input was valid)
   type: list
   elements: dict
   contains:
@@ -320,30 +276,34 @@ findings:
       returned: always
 findings_at_fail_on:
   description: How many findings have the severity O(fail_on) or a higher one (V(0) with V(never)).
-  returned: always
+  returned: when the audit ran (its input was valid)
   type: int
+nothing_read:
+  description: Whether no target at all could be read (then the task fails, whatever O(fail_on) says).
+  returned: when the audit ran (its input was valid)
+  type: bool
 unreadable:
   description: The targets that could not be read, each with C(kind), C(name), C(id) and C(error).
-  returned: always
+  returned: when the audit ran (its input was valid)
   type: list
   elements: dict
 report:
   description: Paths of the report files written.
-  returned: always
+  returned: when the audit ran (its input was valid)
   type: dict
   sample: {json: /work/access-report/access-report.json, markdown: /work/access-report/access-report.md,
            html: /work/access-report/access-report.html}
 summary_lines:
   description: The counts in one line, then the path of the HTML report.
-  returned: always
+  returned: when the audit ran (its input was valid)
   type: list
   elements: str
   sample:
     - "1 critical, 2 high, 0 medium, 1 low, 0 info; 12 targets read"
     - "report: /work/access-report/access-report.html"
 requests:
-  description: HTTP requests made (all of them reads).
-  returned: always
+  description: HTTP requests made (all of them reads; V(0) when it failed before the first).
+  returned: when the audit ran, or failed before its first request
   type: int
 '''
 

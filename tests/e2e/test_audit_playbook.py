@@ -52,9 +52,13 @@ def pending(hours_ago):
 class Audit(object):
     """One playbook run against fresh simulators; its report and what each simulator saw."""
 
-    def __init__(self, tmp, atlas_seed, wc_ip, *args, extra_vars=None, env=None, inventory=True, sa=False):
+    def __init__(self, tmp, atlas_seed, wc_ip, *args, extra_vars=None, env=None, inventory=True, sa=False,
+                 atlas_faults=()):
         self.atlas = AtlasSimulator(seed=load_seed_file(str(SEEDS / atlas_seed)), caller_ip=CALLER_IP)
+        for fault in atlas_faults:
+            self.atlas.add_fault(**fault)
         self.woodcore = WoodcoreSimulator(seed=woodcore_seed(wc_ip))
+        tmp.mkdir(parents=True, exist_ok=True)
         self.report_dir = tmp / 'report'
         variables = {'audit_report_dir': str(self.report_dir), 'audit_atlas_cloud': True,
                      'fleet_whitelist_woodcore_pending_state_path': str(tmp / 'no-ledger.json')}
@@ -65,7 +69,8 @@ class Audit(object):
             {'MONGODB_ATLAS_PUBLIC_API_KEY': AUDITOR, 'MONGODB_ATLAS_PRIVATE_API_KEY': AUDITOR_PRIVATE}
         with self.atlas, self.woodcore:
             environment = dict(credentials, MONGODB_ATLAS_BASE_URL=self.atlas.url, WOODCORE_API_KEY=WC_KEY,
-                               WOODCORE_BASE_URL=self.woodcore.url + '/api/v2', **(env or {}))
+                               WOODCORE_BASE_URL=self.woodcore.url + '/api/v2')
+            environment.update(env or {})
             cmd = [str(Path(sys.executable).parent / 'ansible-playbook'), str(PLAYBOOK),
                    '-e', '@%s' % (HERE / 'keys.yml'), '-e', '@%s' % (tmp / 'vars.json')]
             if inventory:
@@ -92,10 +97,13 @@ def dirty(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def clean(tmp_path_factory):
-    """The same, every problem fixed (the Woodcore request pending for less than a day)."""
+    """The same, every problem fixed (the Woodcore request pending for less than a day, and the key of the other
+    organization, which the auditing key cannot read, left out)."""
     return Audit(tmp_path_factory.mktemp('clean'), 'audit-atlas-clean.yml', WANTED_IP,
                  extra_vars={'audit_all': True, 'audit_org_ids': [ORG],
-                             'fleet_whitelist_woodcore_pending_requests': pending(20)})
+                             'fleet_whitelist_woodcore_pending_requests': pending(20),
+                             'fleet_whitelist_atlas_keys': [
+                                 {'name': 'deploy', 'org_id': ORG, 'api_key': 'deploy01', 'purge': True}]})
 
 
 # code -> (kind, name, entry) of the finding the dirty seed raises
@@ -111,6 +119,7 @@ EXPECTED = {
     'unused-credential': [('api_key', 'unusedk1', None)],
     'private-entry': [('api_key', 'privatek', '10.1.2.3/32')],
     'expiring-entry': [('project', 'prod', '198.51.100.50/32')],
+    'unreadable-target': [('api_key', 'other-org', None), ('organization', OTHER_ORG, None)],
 }
 
 
@@ -141,7 +150,7 @@ def test_the_clean_run_passes_the_gate_and_the_dirty_one_fails_after_writing_the
     assert dirty.run.stdout.index('TASK [Summary') < dirty.run.stdout.index('TASK [Fail when a finding')
     for name in audit.REPORT_FILES:
         assert (dirty.report_dir / name).stat().st_size > 0
-    assert dirty.report['summary'] == {'critical': 3, 'high': 4, 'medium': 4, 'low': 2, 'info': 1}
+    assert dirty.report['summary'] == {'critical': 3, 'high': 6, 'medium': 4, 'low': 2, 'info': 1}
 
 
 def test_nothing_is_ever_written_to_either_service(dirty, clean):
@@ -171,7 +180,8 @@ def test_every_target_lists_its_entries_with_last_use_age_and_status(dirty):
     prod = dict((e['entry'], e) for e in targets[('project', 'prod')]['entries'])
     assert prod['198.51.100.50/32']['comment'] == 'load test' and prod['198.51.100.50/32']['delete_after']
     assert targets[('organization', ORG)]['api_access_list_required'] is False
-    # the auditing key's own entry: used just now, by this audit
+    # the auditing key's own entry: used just now, by this audit, maybe a second after the audit's clock was read
+    # (lastUsed in whole seconds): 0 days unused, never -1 (audit._days)
     auditor = targets[('api_key', AUDITOR)]['entries'][0]
     assert auditor['entry'] == '198.51.100.7/32' and auditor['days_unused'] == 0
 
@@ -181,12 +191,12 @@ def test_the_markdown_and_the_set_stats_summary(tmp_path):
                 env={'ANSIBLE_SHOW_CUSTOM_STATS': 'true'})
     assert run.run.rc == 0, run.run.output[-3000:]
     stats = run.run.stdout.split('CUSTOM STATS:')[1]
-    assert '"access_audit_summary"' in stats and '"high": 3' in stats
+    assert '"access_audit_summary"' in stats and '"high": 5' in stats  # 3, and the other organization's 2
     assert str(run.report_dir / 'access-report.html') in stats
     markdown = (run.report_dir / 'access-report.md').read_text()
     assert '| severity | code | target | entry | message | fix |' in markdown
     assert '`org-policy-off`' in markdown
-    assert '0 critical, 3 high, 1 medium, 0 low, 1 info' in run.run.stdout
+    assert '0 critical, 5 high, 1 medium, 0 low, 1 info' in run.run.stdout
 
 
 def test_as_a_service_account_the_only_post_is_its_token(tmp_path):
@@ -195,6 +205,12 @@ def test_as_a_service_account_the_only_post_is_its_token(tmp_path):
     assert set((e['method'], e['path']) for e in run.atlas.log if e['method'] != 'GET') == {
         ('POST', '/api/oauth/token')}
     assert run.report['scope']['credential'] == 'service account mdb_sa_id_66a1000000000000000000c2'
+    # neither the client secret nor the token it was given reaches the output or the report
+    tokens = list(run.atlas.tokens)
+    assert tokens
+    text = run.run.output + ''.join((run.report_dir / n).read_text() for n in audit.REPORT_FILES)
+    for secret in ['mdb_sa_sk_ok'] + tokens:
+        assert secret not in text
 
 
 def test_without_a_fleet_group_the_play_runs_on_the_controller(tmp_path):
@@ -221,3 +237,54 @@ def test_secrets_never_reach_the_output_or_the_report(dirty):
     text = dirty.run.output + ''.join((dirty.report_dir / n).read_text() for n in audit.REPORT_FILES)
     for secret in (AUDITOR_PRIVATE, WC_KEY):
         assert secret not in text
+
+
+def test_a_wrong_key_fails_the_gate_and_reading_nothing_fails_whatever_fail_on_says(tmp_path):
+    """A revoked (here: wrong) audit credential must not make a scheduled job green."""
+    wrong = Audit(tmp_path / 'wrong-atlas', 'audit-atlas.yml', '192.0.2.200',
+                  env={'MONGODB_ATLAS_PRIVATE_API_KEY': 'not-the-private-key'})
+    assert wrong.run.rc != 0
+    assert wrong.report['summary']['high'] >= 5 and 'unreadable-target' in wrong.run.stdout
+    atlas_targets = [t for t in wrong.report['targets'] if t['kind'] != 'woodcore_key']
+    assert atlas_targets and all(t['status'] == 'unreadable' for t in atlas_targets)
+    nothing = Audit(tmp_path / 'wrong-both', 'audit-atlas.yml', '192.0.2.200', extra_vars={'audit_fail_on': 'never'},
+                    env={'MONGODB_ATLAS_PRIVATE_API_KEY': 'not-the-private-key', 'WOODCORE_API_KEY': 'wc_test_wrong'})
+    assert nothing.run.rc != 0 and 'the audit read nothing' in nothing.run.stdout
+    assert nothing.report['read'] == 0
+    for run in (wrong, nothing):
+        assert 'not-the-private-key' not in run.run.output
+        assert run.atlas.writes() == [] and run.woodcore.writes() == []
+
+
+def test_a_failed_project_listing_is_unreadable_and_reaches_the_gate(tmp_path):
+    """audit_all lists the projects; a listing the credential may not make is reported like an unreadable target."""
+    forbidden = {'errorCode': 'USER_CANNOT_ACCESS_ORGANIZATION', 'detail': 'no', 'error': 403, 'reason': 'Forbidden'}
+    run = Audit(tmp_path, 'audit-atlas-clean.yml', WANTED_IP, inventory=False,
+                extra_vars={'audit_all': True, 'audit_org_ids': [ORG], 'fleet_whitelist_atlas_keys': [],
+                            'fleet_whitelist_atlas_projects': [], 'fleet_whitelist_atlas_service_accounts': [],
+                            'fleet_whitelist_woodcore_pending_requests': pending(20)},
+                atlas_faults=[dict(kind='status', method='GET', path=r'^/api/atlas/v2/groups(\?|$)', status=403,
+                                   times=10, body=forbidden)])
+    assert run.run.rc != 0
+    assert [(u['kind'], u['name']) for u in run.report['unreadable']] == [('listing', 'projects (audit_all)')]
+    assert 'HTTP 403' in run.report['unreadable'][0]['error']
+    assert [f['code'] for f in run.report['findings']] == ['unreadable-target']
+    assert 'prod' not in [t['name'] for t in run.report['targets']]  # not listed, so not audited
+
+
+def test_a_fleet_host_missing_from_the_inventory_is_named(tmp_path):
+    """Both controller-side actions: a clear failure naming the host, nothing sent, no traceback."""
+    playbook = tmp_path / 'nosuch.yml'
+    playbook.write_text(
+        '- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+        '    - apiaccess.ipwhitelist.access_audit: {hosts: [nosuch], atlas_public_key: abcdefgh, '
+        'atlas_private_key: not-the-private-key, report_dir: "%s"}\n      ignore_errors: true\n'
+        '    - apiaccess.ipwhitelist.fleet_converge: {hosts: [nosuch], atlas_public_key: abcdefgh, '
+        'atlas_private_key: not-the-private-key}\n      ignore_errors: true\n' % (tmp_path / 'report'))
+    run = Run(subprocess.run([str(Path(sys.executable).parent / 'ansible-playbook'), str(playbook)],
+                             env=_env(tmp_path), capture_output=True, text=True, cwd=str(ROOT), timeout=300,
+                             check=False))
+    for name in ('access_audit', 'fleet_converge'):
+        assert '%s could not start, nothing was sent: hosts: nosuch is not in the inventory' % name in run.stdout
+    assert 'Traceback' not in run.output and 'TemplateContext' not in run.output
+    assert 'not-the-private-key' not in run.output
