@@ -256,13 +256,16 @@ def _item_order(item):
         return (0, item)
 
 
+_PLUGINS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # this collection's plugins/
+
+
 def _where(exc):
     """file:line where an unexpected exception was raised, for a bug report: the innermost frame of this
     collection's code (the library frames below it say less), else the innermost one."""
     tb, ours, last = exc.__traceback__, None, None
     while tb is not None:
         last = tb
-        if 'apiaccess' in tb.tb_frame.f_code.co_filename or 'ipwhitelist' in tb.tb_frame.f_code.co_filename:
+        if tb.tb_frame.f_code.co_filename.startswith(_PLUGINS):
             ours = tb
         tb = tb.tb_next
     where = ours or last
@@ -291,6 +294,11 @@ def run_module(module, work):
             run.list_target = getattr(module, 'apiaccess_list_target', False)
 
     failed, result = target.run(body)
+    client = getattr(module, 'apiaccess_client', None)
+    if client is not None:
+        # ansible-core up to 2.20 echoes the parameters (invocation.module_args), masking only the no_log values
+        # as given: a secret as this run used it (an OTP stripped of its line break) is masked too
+        module.no_log_values.update(client.redactor.secrets())
     for warning in target.warnings + _connection_warnings(module):
         module.warn(warning)
     result['requests'] = _request_count(module)

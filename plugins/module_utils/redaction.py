@@ -45,6 +45,10 @@ class Redactor(object):
             self._secrets.update(f for f in forms if len(f) >= MIN_SECRET_CHARS)
             self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
 
+    def secrets(self):
+        """Every secret registered, as masked (for Ansible's no_log_values)."""
+        return self._ordered
+
     def add_pattern(self, pattern, replacement):
         with self._lock:
             self._patterns += ((re.compile(pattern) if isinstance(pattern, str) else pattern, replacement),)
