@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,26 @@ def atlas_seed(entries=('192.0.2.10', '10.1.0.0/24'), sa_entries=('192.0.2.20', 
         ],
         'projects': [{'id': PROJECT, 'name': 'prod', 'org': ORG}],
     }
+
+
+class FakeClock(object):
+    """A clock that moves only when someone sleeps through it, so a token bucket refills, or a wait ends, only
+    because the run waited, however loaded the machine is. ``slept``: every wait, rounded to the millisecond.
+    Thread-safe: a run's workers and a simulator's buckets share it."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+        self.slept = []
+        self.lock = threading.Lock()
+
+    def clock(self):
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds):
+        with self.lock:
+            self.slept.append(round(seconds, 3))
+            self.now += seconds
 
 
 def woodcore_seed(ip='203.0.113.7'):

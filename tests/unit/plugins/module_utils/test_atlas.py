@@ -23,7 +23,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apik
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.base import TokenBucket
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    KEY2_ID, ORG, PRIVATE, PUBLIC, atlas_seed, run_module,
+    KEY2_ID, ORG, PRIVATE, PUBLIC, FakeClock, atlas_seed, run_module,
 )
 
 STALE = ['10.9.%d.%d' % (i // 200, i % 200 + 1) for i in range(60)]  # in address order: the order of the DELETEs
@@ -101,23 +101,6 @@ def together(count, grace=0.2):
     return gate
 
 
-class SharedClock(object):
-    """One fake clock for the simulator's token bucket and the run's pacer and retries. It moves only when the
-    run sleeps, so a token comes back only when the run waited for it, however loaded the machine is."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.lock = threading.Lock()
-
-    def clock(self):
-        with self.lock:
-            return self.now
-
-    def sleep(self, seconds):
-        with self.lock:
-            self.now += seconds
-
-
 def api_for(sim, pool_size=16, **client_kwargs):
     params = dict(base_url=sim.url, public_key=PUBLIC, private_key=PRIVATE, client_id=None, client_secret=None,
                   api_version='v2', api_path_prefix=None, timeout=30, validate_certs=True, ca_path=None,
@@ -174,7 +157,7 @@ def test_a_parallel_purge_stays_inside_a_small_bucket():
     unpaced, a 429 for every 10 requests or so (at least 62 / 10 - 1, so 6), paced none, but where two answers
     crossed on the way back and the pacer took the older RateLimit-Remaining for the newer (rarely, one 429
     each: 3 at most allowed here, never seen above 1)."""
-    clock = SharedClock()
+    clock = FakeClock()
     with AtlasSimulator(seed=seed(), rate_limit_capacity=10, rate_limit_refill=40.0,
                         rate_limit_refill_mode='continuous') as sim:
         sim.buckets[('Programmatic API Keys', ORG)] = TokenBucket(10, 40.0, clock=clock.clock)

@@ -38,7 +38,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apik
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_service_account_whitelist as sa_module
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import woodcore_ipwhitelist as woodcore_module
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    CLIENT_ID, CLIENT_SECRET, KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, SA_ID, WC_KEY, run_module,
+    CLIENT_ID, CLIENT_SECRET, KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, SA_ID, WC_KEY, FakeClock, run_module,
 )
 
 LIST = '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY_ID)
@@ -145,21 +145,6 @@ def closed_port():
     port = sock.getsockname()[1]
     sock.close()
     return port
-
-
-class FakeTime(object):
-    """Injected clock and sleep: no test here really waits."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.slept = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def atlas_args(sim, **kwargs):
@@ -460,7 +445,7 @@ def paced_client(sim, fake, **kwargs):
 
 def test_a_429_asking_for_a_day_fails_before_sleeping_and_the_bucket_sends_nothing_more(atlas):
     """a788d62 slept the whole Retry-After (86400 s), up to ``retries`` times: no ceiling."""
-    fake = FakeTime()
+    fake = FakeClock()
     client = paced_client(atlas, fake)
     client.request('GET', LIST)
     atlas.log.clear()
@@ -482,7 +467,7 @@ def test_a_429_asking_for_a_day_fails_before_sleeping_and_the_bucket_sends_nothi
 
 
 def test_a_wait_within_the_ceiling_is_waited(atlas):
-    fake = FakeTime()
+    fake = FakeClock()
     client = paced_client(atlas, fake, rate_limit_max_wait=30)
     atlas.add_fault('status', status=429, times=1, headers={'Retry-After': '30'})
     assert client.request('GET', LIST).status_code == 200
@@ -490,7 +475,7 @@ def test_a_wait_within_the_ceiling_is_waited(atlas):
 
 
 def test_a_token_wait_beyond_the_ceiling_fails_naming_the_bucket():
-    fake = FakeTime()
+    fake = FakeClock()
     pacer = Pacer(atlas_api.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep, max_wait=0.1)
     path = LIST
     pacer.before(path)
@@ -505,7 +490,7 @@ def test_a_token_wait_beyond_the_ceiling_fails_naming_the_bucket():
 def test_a_429_outside_any_bucket_is_bounded_too(woodcore):
     """Woodcore has no bucket mirror: its 429's wait (X-RateLimit-Reset) has the same ceiling, and the message
     names the path with the OTP masked."""
-    fake = FakeTime()
+    fake = FakeClock()
     client = woodcore_client(woodcore.url, sleep=fake.sleep, clock=fake.clock, retry_max_wait=100000,
                              rate_limit_max_wait=60)
     woodcore.add_fault('status', method='POST', status=429, times=1, headers={'Retry-After': '3600'})

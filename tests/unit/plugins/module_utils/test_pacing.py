@@ -8,7 +8,6 @@ never charged to the retry wait budget. Counts, not times."""
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -17,28 +16,9 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import atlas
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.http_client import Pacer
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.base import TokenBucket
-from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import ORG, PRIVATE, PUBLIC
+from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import ORG, PRIVATE, PUBLIC, FakeClock
 
 KEYS = '/api/atlas/v2/orgs/%s/apiKeys/%%s/accessList' % ORG
-
-
-class FakeTime(object):
-    """A fake clock that moves only when someone sleeps; thread-safe, so the workers of a run and the simulator's
-    buckets can share it."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.slept = []
-        self.lock = threading.Lock()
-
-    def clock(self):
-        with self.lock:
-            return self.now
-
-    def sleep(self, seconds):
-        with self.lock:
-            self.slept.append(round(seconds, 3))
-            self.now += seconds
 
 
 def test_buckets_by_endpoint_set_and_scope():
@@ -52,7 +32,7 @@ def test_buckets_by_endpoint_set_and_scope():
 
 
 def test_the_pacer_learns_the_bucket_and_waits_for_refill():
-    fake = FakeTime()
+    fake = FakeClock()
     pacer = Pacer(atlas.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep)
     path = KEYS % ('6a' * 12)
     pacer.before(path)  # capacity unknown yet: goes at once
@@ -67,7 +47,7 @@ def test_the_pacer_learns_the_bucket_and_waits_for_refill():
 def test_the_mirror_believes_the_server_less_what_is_in_flight():
     """A server that refilled faster than documented (or in a step) is seen at the next answer; requests
     still in flight are not counted twice, and the retry of a request in flight is not a new one."""
-    fake = FakeTime()
+    fake = FakeClock()
     pacer = Pacer(atlas.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep)
     path = KEYS % ('6a' * 12)
     pacer.before(path)
@@ -89,7 +69,7 @@ def test_the_mirror_believes_the_server_less_what_is_in_flight():
 
 
 def test_a_429_pauses_every_worker_of_that_bucket_only():
-    fake = FakeTime()
+    fake = FakeClock()
     pacer = Pacer(atlas.rate_limit_bucket, clock=fake.clock, sleep=fake.sleep)
     path = KEYS % ('6a' * 12)
     other = '/api/atlas/v2/groups/%s/accessList' % ('6b' * 12)
@@ -129,7 +109,7 @@ def test_many_workers_against_a_small_bucket_all_converge(monkeypatch, capacity,
       wait for one documented token). Only where two answers crossed on the way back does the mirror take the
       older RateLimit-Remaining for the newer and believe in a token too many: rarely, one 429 each (4 at most
       allowed here, never seen above 1)."""
-    fake = FakeTime()
+    fake = FakeClock()
     monkeypatch.setattr(atlas, 'Pacer', lambda classify: Pacer(classify, clock=fake.clock, sleep=fake.sleep))
     monkeypatch.setattr(http_client.time, 'sleep', fake.sleep)  # the retries' waits (time.sleep, read when called)
     keys = ['6c%022x' % i for i in range(40)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
 
 import pytest
 
@@ -17,7 +16,7 @@ from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import http_
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as module
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.base import TokenBucket
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
-    CLIENT_ID, CLIENT_SECRET, KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, atlas_seed, run_module, warning_texts,
+    CLIENT_ID, CLIENT_SECRET, KEY2_ID, KEY_ID, ORG, PRIVATE, PUBLIC, FakeClock, atlas_seed, run_module, warning_texts,
 )
 
 LIST = '/api/atlas/v2/orgs/%s/apiKeys/%s/accessList' % (ORG, KEY_ID)
@@ -253,25 +252,6 @@ def test_429_storm_is_ridden_out(capsys, atlas, monkeypatch):
     failed, result = run_module(capsys, module.main, args(atlas, entries=['203.0.113.5']))
     assert not failed and result['added'] == ['203.0.113.5/32'] and slept == [2.0] * 4
     assert len([e for e in atlas.log if e['method'] == 'POST' and e['status'] == 200]) == 1
-
-
-class FakeClock(object):
-    """One fake clock for the simulator's token bucket, the run's pacer and its retries: it moves only when the
-    run sleeps (thread-safe: the DELETE workers share it)."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.slept = []
-        self.lock = threading.Lock()
-
-    def clock(self):
-        with self.lock:
-            return self.now
-
-    def sleep(self, seconds):
-        with self.lock:
-            self.slept.append(seconds)
-            self.now += seconds
 
 
 def test_real_token_bucket_is_paced_not_slammed(capsys, atlas, monkeypatch):
