@@ -68,7 +68,8 @@ HTML = '<html><head><title>Sign in</title></head><body>Hotel Wi-Fi: accept the t
 # what a fault does: kind and the fields the simulator's Fault takes
 FAULT_KINDS = {
     '5xx before acting': [dict(kind='status', status=s) for s in (500, 502, 503, 504)],
-    '5xx after acting': [dict(kind='status_after', status=s) for s in (500, 502, 503)],
+    # not 503: the client takes it, as RFC 9110 defines it, for a server that did not act (and retries it)
+    '5xx after acting': [dict(kind='status_after', status=s) for s in (500, 502, 504)],
     'reset before acting': [dict(kind='reset_before')],
     'reset after acting': [dict(kind='reset_after')],
     '200 with an HTML page': [dict(kind='status', status=200, content_type='text/html', body=HTML),

@@ -5,10 +5,11 @@
 """Invariants (i), (ii), (iv) and (v) of issue 19 over every kind, by stateful property-based testing.
 
 A :class:`Machine` drives the real modules in-process against one Atlas and one Woodcore simulator per run:
-random converge ops (entries from a small pool, purge or not, present or absent, check mode or not, for the
-three Atlas lists, the project list and the Woodcore key), each maybe preceded by one fault aimed at a method
-and path. After each op it checks its invariant. Each test runs the machine with one invariant, so a failure
-names the promise that broke (docs/invariants.md).
+random converge ops on the four Atlas lists (API key, organization and project service account, project) and
+the Woodcore key, by each kind's module or by fleet_converge (entries from a small pool, purge or not, present
+or absent, check mode or not, Woodcore requests, approvals and removals), each maybe meeting one fault aimed at
+a method and path. After each op it checks its invariant. Each test runs the machine with one invariant, so a
+failure names the promise that broke (docs/invariants.md).
 """
 
 from __future__ import annotations
