@@ -62,6 +62,8 @@ def main():
     text = page.read_text(encoding='utf-8') if page.exists() else ''
     wan = section_of(text, 'wan')
     lines += [wan, ''] if wan else ['The WAN profile (latency, token buckets, the physical floor): `bench/wan.py`.', '']
+    profile = section_of(text, 'controller-profile')  # written by hand from cProfile runs (issue 21), kept as it is
+    lines += [profile, ''] if profile else []
     audit = section_of(text, 'audit')  # bench/audit.py's part, kept as it is
     lines += [audit, ''] if audit else ['The access audit against its floor: `bench/audit.py`.', '']
     page.write_text('\n'.join(lines), encoding='utf-8')

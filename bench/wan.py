@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -34,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import COLLECTIONS, ROOT, replace_section, write_results
+from bench_common import COLLECTIONS, ROOT, replace_section, section_of, write_results
 from fleet_rollout import (
     BIN, NAT_IP, ORG, PRIVATE, PUBLIC, addresses, approve_pending, control, floor_spec, inventory, seeds, start,
     uri_vars,
@@ -50,6 +51,9 @@ RSS_WRAPPER = ('import resource, subprocess, sys; rc = subprocess.call(sys.argv[
                "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
                'sys.exit(rc)')
 ROLE = 'role (playbooks/fleet.yml)'
+# requests in flight at most (fleet_whitelist_concurrency): the role's default, read from the role
+ROLE_CONCURRENCY = int(re.search(r'^fleet_whitelist_concurrency: (\d+)$', (
+    ROOT / 'roles' / 'fleet_whitelist' / 'defaults' / 'main.yml').read_text(), re.M).group(1))
 NO_TARGETS = 'role with no keys (its Ansible cost alone)'
 EMPTY_PLAY = '- hosts: fleet\n  gather_facts: false\n  tasks: []\n'
 
@@ -75,6 +79,11 @@ def critical_path(log):
     """The longest chain of requests one list needs with unlimited concurrency, in round trips: the digest
     challenge (one per run), its pages read one after another, then the POST, then all DELETEs at once (the
     engine adds before it removes, so a list never lacks a wanted entry). Woodcore: profile, then the request."""
+    return chains(log)[0]
+
+
+def chains(log):
+    """(the run's critical path, the Atlas lists' longest chain, the Woodcore keys' chain), in round trips."""
     chains = {}
     challenge = 1 if any(e['status'] == 401 for e in log) else 0
     for e in log:
@@ -94,7 +103,14 @@ def critical_path(log):
         else:  # Woodcore: every key reads its own profile (one path for all), then one request at most
             woodcore['GET'] += chain['GET']
             woodcore['writes'] += chain['POST'] + chain['DELETE'] + chain['other']
-    return max(longest, min(woodcore['GET'], 1) + min(woodcore['writes'], 1))
+    woodcore_chain = min(woodcore['GET'], 1) + min(woodcore['writes'], 1)
+    return max(longest, woodcore_chain), longest, woodcore_chain
+
+
+def in_flight_rtts(requests, concurrency):
+    """Round trips that ``requests`` need with at most ``concurrency`` of them in flight (one connection pool of
+    that many connections): a lower bound, each request holding a connection for a round trip. 0 for None."""
+    return requests / float(concurrency) if concurrency else 0.0
 
 
 def bucket_bound(log, scale, mode):
@@ -167,7 +183,7 @@ def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementati
     startup = bench.startup(n_hosts)
     rows = []
     try:
-        for label, make_cmd in implementations:
+        for label, make_cmd, concurrency in implementations:
             cmd = make_cmd(n_hosts, atlas_url, wc_url)
             control(atlas_url, 'reset', atlas_seed)
             control(wc_url, 'reset', woodcore_seed)
@@ -180,21 +196,22 @@ def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementati
                 seconds, rss = bench.run(cmd, env)
                 log = control(atlas_url, 'log')['requests'][before:]
                 wc_log = control(wc_url, 'log')['requests'][wc_before:]
-                chain = critical_path(log + wc_log)
+                chain, atlas_chain, woodcore_chain = chains(log + wc_log)
                 bound, bucket = bucket_bound(log, scale, mode)
-                latency_path = chain * rtt(args, scale)
-                floor = startup + max(latency_path, bound)
                 row = dict(scenario=name, implementation=label, run=run, seconds=seconds, rss_mb=rss,
                            requests=len([e for e in log + wc_log if e['status'] not in (401, 429)]),
                            limited=len([e for e in log + wc_log if e['status'] == 429]),
                            challenges=len([e for e in log if e['status'] == 401]),
-                           startup=startup, critical_rtts=chain, latency_path=latency_path, bucket_bound=bound,
-                           bucket=bucket, floor=floor, bound_by='bucket' if bound > latency_path else 'latency',
-                           ratio=seconds / floor, time_scale=scale)  # rescored against the role's floor later
+                           startup=startup, critical_rtts=chain, atlas_chain=atlas_chain,
+                           woodcore_chain=woodcore_chain, atlas_requests=len([e for e in log if e['status'] != 429]),
+                           rtt=rtt(args, scale), bucket_bound=bound, bucket=bucket, concurrency=concurrency,
+                           time_scale=scale)
+                score(row)  # rescored against the role's requests later
                 rows.append(row)
-                print('%s %-40s %-5s %7.2fs  floor %6.2fs (%s)  %.2fx  %5d req  %3d x429  %2d challenges  %4.0f MB'
-                      % (name, label, run, seconds, floor, row['bound_by'], row['ratio'], row['requests'],
-                         row['limited'], row['challenges'], rss), flush=True)
+                print('%s %-40s %-5s %7.2fs  floor %6.2fs (%s)  %.2fx  unlimited %.2fx  %5d req  %3d x429  '
+                      '%2d challenges  %4.0f MB' % (name, label, run, seconds, row['floor'], row['bound_by'],
+                                                    row['ratio'], row['physical_ratio'], row['requests'],
+                                                    row['limited'], row['challenges'], rss), flush=True)
                 if run == 'first' and woodcore_seed['keys']:
                     approve_pending(wc_url, [{'name': k['name'], 'api_key': k['key']} for k in woodcore_seed['keys']])
     finally:
@@ -250,16 +267,18 @@ def main():
     sweep = [int(c) for c in args.sweep.split(',') if c]
     default = ROLE
     rows = []
+    concurrency = args.concurrency or ROLE_CONCURRENCY
+    swept = [('role, concurrency %d' % c, role(c), c) for c in sweep]
     plans = {
         'a': ('a', 1000, seeds(50, 5), 1.0,
-              [(default, role(args.concurrency)), (NO_TARGETS, role(targets=False))] +
-              [('role, concurrency %d' % c, role(c)) for c in sweep] +
-              [('python + requests, sequential', script)] + ([] if args.skip_uri else [('ansible.builtin.uri', uri)])),
-        'b': ('b', 1000, seeds(500, 0), args.time_scale,
-              [(default, role(args.concurrency))] + [('role, concurrency %d' % c, role(c)) for c in sweep]),
-        'c': ('c', 1000, seeds(1, 0, stale_each=2000), args.time_scale, [(default, role(args.concurrency))]),
+              [(default, role(args.concurrency), concurrency), (NO_TARGETS, role(targets=False), concurrency)] +
+              swept + [('python + requests, sequential', script, 1)] +
+              ([] if args.skip_uri else [('ansible.builtin.uri', uri, None)])),
+        'b': ('b', 1000, seeds(500, 0), args.time_scale, [(default, role(args.concurrency), concurrency)] + swept),
+        'c': ('c', 1000, seeds(1, 0, stale_each=2000), args.time_scale,
+              [(default, role(args.concurrency), concurrency)]),
         'd': ('d', 150, seeds(20, 5, n_service_accounts=10, n_projects=5), 1.0,
-              [(default, role(args.concurrency))]),
+              [(default, role(args.concurrency), concurrency)]),
     }
     for letter in args.scenarios:
         name, n_hosts, (atlas_seed, woodcore_seed), scale, implementations = plans[letter]
@@ -277,79 +296,178 @@ def main():
 
 def render(machine, rows):
     path = ROOT / 'docs' / 'performance.md'
-    path.write_text(replace_section(path.read_text(encoding='utf-8'), 'wan', section(machine, rows)), encoding='utf-8')
+    text = path.read_text(encoding='utf-8')
+    previous, bullets = previous_rows(text)
+    path.write_text(replace_section(text, 'wan', section(machine, merge_kept(rows, previous), bullets)),
+                    encoding='utf-8')
     print('wrote the WAN section of docs/performance.md')
 
 
+def score(row):
+    """A row's floors from its requests. ``floor``: start-up + the larger of the latency path and the bucket
+    bound, where the latency path is the critical path or, when longer, the round trips its Atlas requests need
+    with at most ``concurrency`` of them in flight (one connection pool). ``physical_floor``: the same with
+    unlimited concurrency (the critical path alone)."""
+    physical_path = row['critical_rtts'] * row['rtt']
+    row['in_flight_rtts'] = in_flight_rtts(row['atlas_requests'], row['concurrency'])
+    row['latency_path'] = max(row['critical_rtts'], row['in_flight_rtts']) * row['rtt']
+    row['floor'] = row['startup'] + max(row['latency_path'], row['bucket_bound'])
+    row['physical_floor'] = row['startup'] + max(physical_path, row['bucket_bound'])
+    row['bound_by'] = 'bucket' if row['bucket_bound'] > row['latency_path'] else (
+        'latency' if row['critical_rtts'] >= row['in_flight_rtts'] else 'in flight')
+    row['ratio'] = row['seconds'] / row['floor']
+    row['physical_ratio'] = row['seconds'] / row['physical_floor']
+
+
 def rescore(rows, reference):
-    """One floor per scenario and run: the reference implementation's (the role, whose requests are at the
-    floor), so an implementation that sends more requests is not measured against a floor of its own making.
+    """One set of requests per scenario and run: the reference implementation's (the role, whose requests are at
+    the floor), so an implementation that sends more requests is not measured against a floor of its own making;
+    the role at another concurrency keeps its own in-flight bound, every other implementation takes the role's.
     The role with no keys keeps its own floor: start-up alone."""
     for row in rows:
         ref = _row(rows, row['scenario'], reference, row['run'])
         if ref is not None and row['implementation'] != NO_TARGETS:
-            for field in ('critical_rtts', 'latency_path', 'bucket_bound', 'bucket', 'floor', 'bound_by'):
+            for field in ('critical_rtts', 'atlas_chain', 'woodcore_chain', 'atlas_requests', 'bucket_bound',
+                          'bucket'):
                 row[field] = ref[field]
-        row['ratio'] = row['seconds'] / row['floor']
+            if not row['implementation'].startswith('role'):
+                row['concurrency'] = ref['concurrency']
+        score(row)
 
 
-def section(machine, rows):
+TITLES = {'a': 'a: 1,000 hosts, 50 API keys + 5 Woodcore', 'b': 'b: 1,000 hosts, 500 API keys',
+          'c': 'c: 1 key, 2,000 stale entries', 'd': 'd: 150 hosts, 20 keys + 10 SAs + 5 projects + 5 Woodcore'}
+KEPT = ' (kept)'  # a row of an earlier run, when this run left its scenario or implementation out
+
+
+def previous_rows(text):
+    """The rows of the WAN table in ``text`` (docs/performance.md), as far as the table tells them, and the
+    narrative bullet of each scenario: what a run of some scenarios keeps of the others."""
+    block = section_of(text, 'wan')
+    scenario_of = dict((title, letter) for letter, title in TITLES.items())
+    header, rows, bullets = None, [], {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('| scenario |'):
+            header = cells
+        elif header and line.startswith('| ') and cells[0] in scenario_of:
+            cell = dict(zip(header, cells))
+            number = _reader(cell)
+            row = dict(scenario=scenario_of[cells[0]], implementation=cell['implementation'].replace(KEPT, ''),
+                       run=cell['run'], seconds=number('wall'), requests=int(cell['requests']),
+                       limited=int(cell['429s']), challenges=int(cell['challenges']), rss_mb=number('peak RSS'),
+                       bound_by=cell['bound by'].split(':')[0], kept=True,
+                       bucket=cell['bound by'].split(': ', 1)[1] if ':' in cell['bound by'] else None)
+            if 'floor, unlimited concurrency' in cell:
+                row.update(floor=number('floor'), ratio=number('wall / floor'),
+                           physical_floor=number('floor, unlimited concurrency'),
+                           physical_ratio=number('wall / that'))
+            else:  # the table before the in-flight bound: its floor was the unlimited-concurrency one
+                row.update(floor=None, ratio=None, physical_floor=number('floor'),
+                           physical_ratio=number('wall / floor'))
+            rows.append(row)
+        for letter in 'bcd':
+            if line.startswith('- **%s ' % letter):
+                bullets[letter] = line
+    return rows, bullets
+
+
+def _reader(cell):
+    """name -> the number in that cell of a table row ('3.09 s', '2.11x'), None for '-'."""
+    def number(name):
+        return float(cell[name].split()[0].rstrip('x')) if cell.get(name, '-') != '-' else None
+    return number
+
+
+def merge_kept(rows, previous):
+    """This run's rows, then the earlier rows of the scenarios it left out, and of the uri playbook it left out
+    (--skip-uri), marked as kept: a scenario that ran shows no other earlier figure."""
+    done = set((r['scenario'], r['implementation'], r['run']) for r in rows)
+    ran = set(r['scenario'] for r in rows)
+    kept = [r for r in previous if (r['scenario'], r['implementation'], r['run']) not in done
+            and (r['scenario'] not in ran or r['implementation'] == 'ansible.builtin.uri')]
+    return sorted(rows + kept, key=lambda r: ('abcd'.index(r['scenario']), r.get('kept', False)))
+
+
+def section(machine, rows, bullets=None):
     """The WAN part of docs/performance.md."""
     lines = [
         '## WAN profile: latency and token buckets, against the physical floor', '',
         'Written by `bench/wan.py`. The simulators answer every request after %.0f ms (+ up to %.0f ms jitter) and '
-        'meter Atlas with the documented token buckets (API keys: 500, refilled 250 per 60 s, in one step each minute). '
-        'Scenarios b and c are bucket-bound and run with **time scale %g**: the simulators refill and answer %g times '
-        'faster, and their figures (wall time and floor alike) are in that scaled time; multiply by %g for real Atlas.'
+        'meter Atlas with the documented token buckets (API keys: 500, refilled 250 per 60 s, in one step each '
+        'minute). Scenarios b and c are bucket-bound and run with **time scale %g**: the simulators refill and '
+        'answer %g times faster, and their figures (wall time and floor alike) are in that scaled time; multiply by '
+        '%g for real Atlas.'
         % (machine['latency'] * 1000, machine['latency_jitter'] * 1000, machine['time_scale'], machine['time_scale'],
            machine['time_scale']), '',
         'Floor = start-up (an empty play over the same inventory, measured in the same run) + the larger of the '
-        'latency critical path (the longest chain of requests one list needs, with unlimited concurrency: the digest '
-        'challenge, its pages, the POST, then the DELETEs at once) and the token-bucket bound (requests beyond the '
-        "bucket's capacity at its refill). Requests are counted by the simulators (digest challenges and 429s apart).",
+        'latency path and the token-bucket bound (requests beyond the bucket\'s capacity at its refill). The latency '
+        'path is the critical path (the longest chain of requests one list needs: the digest challenge, its pages, '
+        'the POST, then the DELETEs at once), or, when longer, the round trips the run\'s Atlas requests need with at '
+        'most the implementation\'s concurrency in flight (its requests / its concurrency: the role holds '
+        '`fleet_whitelist_concurrency` connections, %d by default; "bound by: in flight"). "Floor, unlimited '
+        'concurrency" leaves that bound out: the physical floor of any client. Requests are counted by the '
+        'simulators (digest challenges and 429s apart).' % ROLE_CONCURRENCY,
         '',
-        '| scenario | implementation | run | wall | floor | bound by | wall / floor | requests | 429s | challenges '
-        '| peak RSS |',
-        '|---|---|---|---|---|---|---|---|---|---|---|',
+        '| scenario | implementation | run | wall | floor | bound by | wall / floor | floor, unlimited concurrency '
+        '| wall / that | requests | 429s | challenges | peak RSS |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ]
-    titles = {'a': 'a: 1,000 hosts, 50 API keys + 5 Woodcore', 'b': 'b: 1,000 hosts, 500 API keys',
-              'c': 'c: 1 key, 2,000 stale entries', 'd': 'd: 150 hosts, 20 keys + 10 SAs + 5 projects + 5 Woodcore'}
     rows = [r for r in rows if r['implementation'] != NO_TARGETS or r['run'] == 'first']
+
+    def figure(value, form):
+        return '-' if value is None else form % value
     for r in rows:
-        lines.append('| %s | %s | %s | %.2f s | %.2f s | %s | %.2fx | %d | %d | %d | %.0f MB |' % (
-            titles[r['scenario']], r['implementation'], r['run'], r['seconds'], r['floor'],
-            r['bound_by'] if r['bound_by'] == 'latency' else 'bucket: %s' % r['bucket'], r['ratio'], r['requests'],
-            r['limited'], r['challenges'], r['rss_mb']))
-    lines += [''] + narrative(machine, rows)
+        lines.append('| %s | %s | %s | %.2f s | %s | %s | %s | %s | %s | %d | %d | %d | %.0f MB |' % (
+            TITLES[r['scenario']], r['implementation'] + (KEPT if r.get('kept') else ''), r['run'], r['seconds'],
+            figure(r['floor'], '%.2f s'), r['bound_by'] if r['bound_by'] != 'bucket' else 'bucket: %s' % r['bucket'],
+            figure(r['ratio'], '%.2fx'), figure(r['physical_floor'], '%.2f s'), figure(r['physical_ratio'], '%.2fx'),
+            r['requests'], r['limited'], r['challenges'], r['rss_mb']))
+    if any(r.get('kept') for r in rows):
+        lines += ['', 'Rows marked (kept) are from an earlier run of `bench/wan.py` that this run did not repeat '
+                      '(its own floor; "-" where that run did not compute the in-flight bound).']
+    lines += [''] + narrative(machine, rows, bullets or {})
     return lines
 
 
 def _row(rows, scenario, implementation, run='first'):
     for r in rows:
-        if (r['scenario'], r['implementation'], r['run']) == (scenario, implementation, run):
+        if (r['scenario'], r['implementation'], r['run']) == (scenario, implementation, run) and not r.get('kept'):
             return r
     return None
 
 
-def narrative(machine, rows):
-    """What bounds each scenario, from this run's figures."""
+def narrative(machine, rows, bullets):
+    """What bounds each scenario, from this run's figures (an earlier run's words for a scenario it left out)."""
     lines = ['### What bounds each scenario', '']
     role = ROLE
-    a, bare = _row(rows, 'a', role), _row(rows, 'a', NO_TARGETS)
+    a, bare, a_noop = _row(rows, 'a', role), _row(rows, 'a', NO_TARGETS), _row(rows, 'a', role, 'no-op')
     if a and bare:
+        rtt_ms = a['rtt'] * 1000
         lines += [
-            '- **a, d (latency-bound).** The requests are at the floor (counts exact, one digest challenge per run) '
-            'and their critical path is %d round trips (%.2f s), but the role pays what Ansible costs beyond an '
-            'empty play: the role with no keys at all takes %.2f s against %.2f s for the empty play (including the '
-            "role, checking its arguments, reading 1,000 hosts' variables, its summary tasks). The rest, %.2f s, is "
-            "the converge itself on this %d-CPU machine: the client's parsing and the simulators' own work share "
-            'the CPUs, and Ansible carries one `added` list per key back from the worker (50,000 entries on the '
-            'first run). %s'
-            % (a['critical_rtts'], a['latency_path'], bare['seconds'], a['startup'], a['seconds'] - bare['seconds'],
-               machine['cpus'],
-               'The role is within 1.3x of the floor.' if a['ratio'] <= 1.3 else
-               'So the role misses the 1.3x goal here: its Ansible cost alone is %.2fx of the floor.'
-               % (bare['seconds'] / a['floor']))]
+            '- **a (latency-bound).** The requests are at the floor (counts exact, one digest challenge per run). '
+            'Their critical path is %d round trips (the Atlas lists\' chain; the Woodcore keys\' is %d: a profile '
+            'read, then the OTP request, side by side with the Atlas keys%s), but '
+            'with at most %d requests in flight the run\'s %d Atlas requests need at least %.1f round trips of '
+            '%.0f ms: the floor is %.2f s (%.2f s with unlimited concurrency). The role took %.2f s, %.2fx its floor '
+            '(%.2fx the unlimited-concurrency floor)%s. Ansible\'s own share: the role with no keys at all takes '
+            '%.2f s against %.2f s for the empty play (%.2fx; the include, the argument check, reading 1,000 hosts\' '
+            'addresses, the summary and the optional tasks, each task costing a pass over the 1,000 hosts).'
+            % (a['critical_rtts'], a['woodcore_chain'],
+               ', so Woodcore does not lengthen it' if a['woodcore_chain'] <= a['atlas_chain'] else
+               ': Woodcore is the longer chain', a['concurrency'], a['atlas_requests'], a['in_flight_rtts'],
+               rtt_ms, a['floor'], a['physical_floor'], a['seconds'], a['ratio'], a['physical_ratio'],
+               '; the no-op rerun %.2f s, %.2fx' % (a_noop['seconds'], a_noop['ratio']) if a_noop else '',
+               bare['seconds'], a['startup'], bare['seconds'] / a['startup'])]
+    wider = [r for r in rows if r['scenario'] == 'a' and r['run'] == 'first' and not r.get('kept')
+             and r['implementation'].startswith('role, concurrency')]
+    if a and wider:
+        best = min(wider, key=lambda r: r['seconds'])
+        lines += ['- Requests in flight: at concurrency %d the role took %.2f s (%.2f s at the default %d), %.2fx its '
+                  'floor (%s) and %.2fx the unlimited-concurrency floor.'
+                  % (best['concurrency'], best['seconds'], a['seconds'], a['concurrency'], best['ratio'],
+                     'its critical path' if best['bound_by'] == 'latency' else 'still its requests in flight',
+                     best['physical_ratio'])]
     sequential = _row(rows, 'a', 'python + requests, sequential')
     if a and sequential:
         lines += ['- Concurrency is what beats the latency: the sequential script pays every round trip one after '
@@ -368,20 +486,26 @@ def narrative(machine, rows):
             % (b_first['requests'], b_first['bucket_bound'], b_first['seconds'], b_first['ratio'],
                b_first['limited'], b_first['seconds'] * scale / 60.0, b_noop['seconds'] * scale / 60.0,
                b_noop['requests'], 500, b_first['rss_mb'])]
+    elif 'b' in bullets:
+        lines += [bullets['b']]
     c = _row(rows, 'c', role)
     if c:
         lines += ['- **c (bucket-bound): one key, 2,000 stale entries.** %d requests, one DELETE per stale entry, '
                   'up to `concurrency` at once: the first 500 tokens go in a burst, the rest at the refill '
                   '(%.2fx the floor).' % (c['requests'], c['ratio'])]
+    elif 'c' in bullets:
+        lines += [bullets['c']]
     d = _row(rows, 'd', role)
     if d:
         lines += ['- **d (mixed).** API keys, service-account lists and project lists in one run, each list kind '
                   'in its own bucket; project lists take their writes one at a time (Atlas takes no concurrent '
                   'writes there), which lengthens their chain beyond the floor, where DELETEs count as one round '
                   'trip. %.2fx the floor.' % d['ratio']]
+    elif 'd' in bullets:
+        lines += [bullets['d']]
     lines += ['', 'Re-run: `.venv/bin/python bench/wan.py` (about 30 minutes here, 10 of them the uri playbook; '
-              '`--scenarios`, `--sweep`, `--skip-uri` to shorten it; `--render` rewrites this section from '
-              '`bench/results/wan.json`).', '']
+              '`--scenarios`, `--sweep`, `--skip-uri` to shorten it: the rows it leaves out are kept from the '
+              'page, marked; `--render` rewrites this section from `bench/results/wan.json`).', '']
     return lines
 
 
