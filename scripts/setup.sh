@@ -38,6 +38,8 @@ echo "installing the pinned tools of requirements-dev.txt into $VENV (quick when
 "$VENV/bin/python" -c 'import ansible, requests, netaddr, pytest' # fail loudly if the install did not work
 
 # The repo root is the collection: expose it as ansible_collections/apiaccess/ipwhitelist.
+# Replaced only when it is not right already: the demo runs this while tests use the link (ln -sfn unlinks first).
 mkdir -p .collections/ansible_collections/apiaccess
-ln -sfn ../../.. .collections/ansible_collections/apiaccess/ipwhitelist
+LINK=.collections/ansible_collections/apiaccess/ipwhitelist
+[ "$(readlink "$LINK" 2>/dev/null)" = ../../.. ] || ln -sfn ../../.. "$LINK"
 echo "ok: $("$VENV/bin/ansible" --version | sed -n 1p) in $VENV"  # sed reads it all: no broken pipe

@@ -2,7 +2,8 @@
 # Sets up everything and runs every check. The README's test command; CI runs exactly this.
 #   lint (ansible-lint production, antsibull-docs, changelog, galaxy-importer) -> ansible-test sanity + units
 #   -> molecule -> pytest. With both Python >= 3.12 and 3.11 present, sanity, units and pytest
-#   run on both (ansible-core 2.21 and 2.19). pytest on the primary interpreter runs last.
+#   run on both (ansible-core 2.21 and 2.19). pytest on the primary interpreter runs last, each in two
+#   pytest-xdist workers (every test is independent of the others: own simulators, ports and temp dirs).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -64,5 +65,5 @@ fi
 for (( i=${#VENVS[@]}-1; i>=0; i-- )); do
   use_venv "${VENVS[$i]}"
   step "pytest (${VENVS[$i]}: Python $(python -c 'import sys; print("%d.%d" % sys.version_info[:2])'))"
-  python -m pytest -p no:logging
+  python -m pytest -p no:logging -n 2
 done
