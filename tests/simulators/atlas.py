@@ -81,6 +81,23 @@ def _parse_entry_value(value):
         return None
 
 
+def _render_ip(address, full_ipv6):
+    if address.version == 6 and full_ipv6:
+        return ':'.join('%x' % int(group, 16) for group in address.exploded.split(':'))
+    return str(address)
+
+
+@functools.lru_cache(maxsize=65536)
+def _entry_texts(net, full_ipv6):
+    """(cidrBlock, ipAddress or None, the self link's last segment) of an API key's entry: the same for the same
+    network, so a list rendered again (every page, every POST's answer) does not format it again."""
+    cidr = '%s/%d' % (_render_ip(net.network_address, full_ipv6), net.prefixlen)
+    if net.num_addresses == 1:
+        ip = _render_ip(net.network_address, full_ipv6)
+        return cidr, ip, ip
+    return cidr, None, cidr.replace('/', '%2F')
+
+
 class AtlasSimulator(Simulator):
     name = 'atlas'
     SETTINGS = {
@@ -288,7 +305,7 @@ class AtlasSimulator(Simulator):
             keys = OrderedDict()
             self.orgs[org['id']] = keys
             for key in org.get('api_keys', []):
-                entries = OrderedDict()
+                entries = {}  # insertion-ordered, like every list below (a plain dict: cheaper to walk)
                 record = dict(id=key['id'], publicKey=key['publicKey'], privateKey=key.get('privateKey', ''),
                               desc=key.get('desc', 'simulated key'), roles=key.get('roles', ['ORG_OWNER']),
                               org=org['id'], access_list=entries)
@@ -299,7 +316,7 @@ class AtlasSimulator(Simulator):
         self.clock_offset = 0.0
         self.projects = OrderedDict()
         for project in seed.get('projects', []):
-            record = dict(project, access_list=OrderedDict(), last_post=0.0)
+            record = dict(project, access_list={}, last_post=0.0)
             for value in project.get('access_list', []):
                 item = value if isinstance(value, dict) else {'address': value}
                 key = item.get('aws_security_group') or ipaddress.ip_network(item['address'], strict=True)
@@ -307,7 +324,7 @@ class AtlasSimulator(Simulator):
                                                                  seed_time(item.get('delete_after')))
             self.projects[project['id']] = record
         for account in seed.get('service_accounts', []):
-            record = dict(account, name=account.get('name', account['client_id']), access_list=OrderedDict(),
+            record = dict(account, name=account.get('name', account['client_id']), access_list={},
                           project_lists={}, createdAt=account.get('created', '2025-06-01T09:00:00Z'))
             for value in account.get('access_list', []):
                 self._seed_entry(record['access_list'], value, sa=True)
@@ -330,8 +347,9 @@ class AtlasSimulator(Simulator):
         entries[net] = entry
 
     @staticmethod
-    def _new_entry(net, sa=False):
-        now = time.strftime(NOW, time.gmtime())
+    def _new_entry(net, sa=False, now=None):
+        """``now``: the request's time (every entry one POST adds is created at it), else the current time."""
+        now = now or time.strftime(NOW, time.gmtime())
         if sa:  # [V] ServiceAccountIPAccessListEntry: createdAt, requestCount; no links
             return {'net': net, 'createdAt': now, 'requestCount': 0}
         return {'net': net, 'created': now, 'count': 0}
@@ -362,7 +380,7 @@ class AtlasSimulator(Simulator):
     def _sa_entries(self, account, project_id=None):
         if project_id is None or self.settings['sa_project_lists'] == 'shared':
             return account['access_list']
-        return account['project_lists'].setdefault(project_id, OrderedDict())
+        return account['project_lists'].setdefault(project_id, {})
 
     def access_list(self, org_id, key_id):
         """Canonical CIDR strings of one key's list (for tests)."""
@@ -379,24 +397,19 @@ class AtlasSimulator(Simulator):
     # -- rendering ----------------------------------------------------------------------------
 
     def _render_ip(self, address):
-        if address.version == 6 and self.settings['ipv6_render'] == 'full':
-            return ':'.join('%x' % int(group, 16) for group in address.exploded.split(':'))
-        return str(address)
+        return _render_ip(address, self.settings['ipv6_render'] == 'full')
 
     def _render_entry(self, base, entry):
-        net = entry['net']
-        cidr = '%s/%d' % (self._render_ip(net.network_address), net.prefixlen)
+        cidr, ip, segment = _entry_texts(entry['net'], self.settings['ipv6_render'] == 'full')
+        # the fields in sorted order, as Atlas sends them
         item = {'cidrBlock': cidr, 'count': entry['count'], 'created': entry['created']}
-        if net.num_addresses == 1:
-            item['ipAddress'] = self._render_ip(net.network_address)
-            segment = item['ipAddress']
-        else:
-            segment = cidr.replace('/', '%2F')
+        if ip is not None:
+            item['ipAddress'] = ip
         for field in ('lastUsed', 'lastUsedAddress'):
             if field in entry:
                 item[field] = entry[field]
         item['links'] = [{'href': '%s/%s' % (base, segment), 'rel': 'self'}]
-        return dict(sorted(item.items()))
+        return item
 
     def _page(self, request, base, key, default_items=100):
         return self._page_of(request, base, list(key['access_list'].values()),
@@ -1163,12 +1176,16 @@ class AtlasSimulator(Simulator):
                                'Bad Request', headers=headers)
         wanted = []
         for element in body:
-            given = [f for f in ('ipAddress', 'cidrBlock') if isinstance(element, dict) and f in element and
-                     (element[f] is not None or not nullable)]
-            if not isinstance(element, dict) or len(given) != 1 or set(element) - {'ipAddress', 'cidrBlock'}:
-                return self._error(400, 'INVALID_ATTRIBUTE',
-                                   'Each element needs exactly one of ipAddress or cidrBlock.', 'Bad Request',
-                                   headers=headers)
+            # the usual element, {ipAddress: value} or {cidrBlock: value} with a value, passes the shape check below
+            # as it is; only any other element is checked field by field
+            if not (type(element) is dict and len(element) == 1 and  # pylint: disable=unidiomatic-typecheck
+                    ('ipAddress' in element or 'cidrBlock' in element) and None not in element.values()):
+                given = [f for f in ('ipAddress', 'cidrBlock') if isinstance(element, dict) and f in element and
+                         (element[f] is not None or not nullable)]
+                if not isinstance(element, dict) or len(given) != 1 or set(element) - {'ipAddress', 'cidrBlock'}:
+                    return self._error(400, 'INVALID_ATTRIBUTE',
+                                       'Each element needs exactly one of ipAddress or cidrBlock.', 'Bad Request',
+                                       headers=headers)
             value = element.get('ipAddress') or element.get('cidrBlock')
             net = _parse_entry_value(value) if isinstance(value, str) else None
             if net is None or ('ipAddress' in element and '/' in value):
@@ -1364,7 +1381,7 @@ class AtlasSimulator(Simulator):
         public = ''.join(secrets.choice('abcdefghijklmnopqrstuvwxyz') for dummy in range(8))
         private = '%s-%s-%s-%s-%s' % tuple(secrets.token_hex(n) for n in (4, 2, 2, 2, 6))
         record = dict(id=key_id, publicKey=public, privateKey=private, desc=body['desc'], roles=list(body['roles']),
-                      org=org_id, access_list=OrderedDict())
+                      org=org_id, access_list={})
         keys[key_id] = record
         self.keys_by_public[public] = record
         return self._ok(200, self._key_view(org_id, record, self.url + request.raw_path, private), v1, headers)
@@ -1373,14 +1390,17 @@ class AtlasSimulator(Simulator):
         wanted = self._parse_body_entries(request, headers)
         if isinstance(wanted, Response):
             return wanted
-        for value, net in wanted:
-            if net in key['access_list'] and self.settings['duplicate_post'] == 'conflict':
-                return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
-                                   'Address %s is already in the access list.' % value, 'Conflict', [value],
-                                   headers=headers)
+        entries = key['access_list']
+        if self.settings['duplicate_post'] == 'conflict':
+            for value, net in wanted:
+                if net in entries:
+                    return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
+                                       'Address %s is already in the access list.' % value, 'Conflict', [value],
+                                       headers=headers)
+        now = time.strftime(NOW, time.gmtime())
         for _value, net in wanted:  # all or nothing: applied only after every element was checked
-            if net not in key['access_list']:
-                key['access_list'][net] = self._new_entry(net)
+            if net not in entries:
+                entries[net] = self._new_entry(net, now=now)
         return self._ok(200, self._page(request, base, key), v1, headers)
 
     def _get_entry(self, base, key, value, v1, headers):
