@@ -26,12 +26,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench_common import COLLECTIONS, ROOT, replace_section, write_results
+from bench_common import (
+    BUCKETS, COLLECTIONS, ROOT, add_wan_arguments, bucket_bound, parse_args_or_render, replace_section, run_timed,
+    write_results,
+)
 from fleet_rollout import BIN, ORG, PRIVATE, PUBLIC, control, key_id, start
-from wan import BUCKETS, RSS_WRAPPER, bucket_bound
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import rate_limit_bucket
 
@@ -80,31 +81,15 @@ def latency_path(log):
     return challenge + max(listings.values() or [1]) + 1
 
 
-def run_timed(cmd, env, work):
-    rss_file = work / 'rss'
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, '-c', RSS_WRAPPER, str(rss_file)] + cmd, cwd=str(ROOT), env=env,
-                          capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError('%s failed:\n%s' % (' '.join(cmd[:3]), (proc.stdout + proc.stderr)[-4000:]))
-    return elapsed, int(rss_file.read_text()) / 1024.0, proc.stdout
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--keys', type=int, default=500)
     parser.add_argument('--service-accounts', type=int, default=200)
     parser.add_argument('--projects', type=int, default=50)
-    parser.add_argument('--latency', type=float, default=0.1, help='seconds per request (a WAN round trip)')
-    parser.add_argument('--latency-jitter', type=float, default=0.01)
-    parser.add_argument('--time-scale', type=float, default=10.0)
+    add_wan_arguments(parser)
     parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument('--render', action='store_true', help='only rewrite the docs from bench/results/audit.json')
-    args = parser.parse_args()
-    if args.render:
-        saved = json.loads((ROOT / 'bench' / 'results' / 'audit.json').read_text())
-        render(saved['machine'], saved['rows'])
+    args = parse_args_or_render(parser, 'audit', render)
+    if args is None:
         return
     work = Path(tempfile.mkdtemp(prefix='apiaccess-audit-bench-'))
     data = seed(args.keys, args.service_accounts, args.projects)

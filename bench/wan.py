@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import re
@@ -32,24 +31,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench_common import COLLECTIONS, ROOT, replace_section, section_of, write_results
+from bench_common import (
+    COLLECTIONS, ROOT, add_wan_arguments, bucket_bound, parse_args_or_render, replace_section, run_timed, section_of,
+    write_results,
+)
 from fleet_rollout import (
     BIN, NAT_IP, ORG, PRIVATE, PUBLIC, addresses, approve_pending, control, floor_spec, inventory, seeds, start,
     uri_vars,
 )
 
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import rate_limit_bucket
-
-# [V] the documented buckets the simulator serves by default: endpoint set -> (capacity, refill per 60 s)
-BUCKETS = {'Programmatic API Keys': (500, 250), 'Service Accounts (org)': (500, 250),
-           'Service Accounts (group)': (1200, 500), 'Project IP Access List': (1200, 500), 'Projects': (1200, 500)}
-# the peak RSS of the controller's processes (ansible-playbook and its forks), in kB
-RSS_WRAPPER = ('import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); '
-               "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
-               'sys.exit(rc)')
 ROLE = 'role (playbooks/fleet.yml)'
 # requests in flight at most (fleet_whitelist_concurrency): the role's default, read from the role
 ROLE_CONCURRENCY = int(re.search(r'^fleet_whitelist_concurrency: (\d+)$', (
@@ -107,33 +99,18 @@ def chains(log):
     return max(longest, woodcore_chain), longest, woodcore_chain
 
 
-def in_flight_rtts(requests, concurrency):
+def in_flight_rtts(requests, concurrency, challenges=0):
     """Round trips that ``requests`` need with at most ``concurrency`` of them in flight (one connection pool of
-    that many connections): a lower bound, each request holding a connection for a round trip. 0 for None."""
-    return requests / float(concurrency) if concurrency else 0.0
+    that many connections): a lower bound, each request holding a connection for a round trip. 0 for None.
 
-
-def bucket_bound(log, scale, mode):
-    """Seconds the documented buckets need for this run's metered requests (the worst bucket), and its name."""
-    counts = {}
-    for e in log:
-        if e['status'] in (401, 429):
-            continue
-        found = rate_limit_bucket(e['path'])
-        if found:
-            counts[found[0]] = counts.get(found[0], 0) + 1
-    worst, name = 0.0, None
-    for (endpoint_set, scope), n in counts.items():
-        capacity, per_minute = BUCKETS[endpoint_set]
-        if n <= capacity:
-            continue
-        if mode == 'interval':  # refillRate tokens at once every 60 s
-            seconds = math.ceil((n - capacity) / float(per_minute)) * 60.0
-        else:
-            seconds = (n - capacity) / (per_minute / 60.0)
-        if seconds / scale > worst:
-            worst, name = seconds / scale, '%s (%d requests)' % (endpoint_set, n)
-    return worst, name
+    ``challenges``: the digest challenges among ``requests`` (401 answers). No authenticated request can leave
+    before the first challenge is back (the nonce is the server's), so the challenges' round trip comes first and
+    the other requests share the connections after it: 1 + (requests - challenges) / concurrency. A client that
+    asks for several challenges at once spends them in that same first round trip."""
+    if not concurrency or not requests:
+        return 0.0
+    challenges = min(challenges, requests)
+    return min(challenges, 1) + (requests - challenges) / float(concurrency)
 
 
 class Bench(object):
@@ -153,14 +130,7 @@ class Bench(object):
 
     def run(self, cmd, env):
         """(seconds, peak RSS in MB) of one command; fails loudly."""
-        rss_file = self.work / 'rss'
-        started = time.perf_counter()
-        proc = subprocess.run([sys.executable, '-c', RSS_WRAPPER, str(rss_file)] + cmd, cwd=str(ROOT), env=env,
-                              capture_output=True, text=True, check=False)
-        elapsed = time.perf_counter() - started
-        if proc.returncode != 0:
-            raise RuntimeError('%s failed:\n%s' % (' '.join(cmd[:4]), (proc.stdout + proc.stderr)[-4000:]))
-        return elapsed, int(rss_file.read_text()) / 1024.0
+        return run_timed(cmd, env, self.work)[:2]
 
     def startup(self, n_hosts):
         """An empty play over the same inventory: what using Ansible at all costs."""
@@ -202,6 +172,7 @@ def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementati
                            requests=len([e for e in log + wc_log if e['status'] not in (401, 429)]),
                            limited=len([e for e in log + wc_log if e['status'] == 429]),
                            challenges=len([e for e in log if e['status'] == 401]),
+                           floor_challenges=len([e for e in log if e['status'] == 401]),
                            startup=startup, critical_rtts=chain, atlas_chain=atlas_chain,
                            woodcore_chain=woodcore_chain, atlas_requests=len([e for e in log if e['status'] != 429]),
                            rtt=rtt(args, scale), bucket_bound=bound, bucket=bucket, concurrency=concurrency,
@@ -222,18 +193,13 @@ def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementati
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--latency', type=float, default=0.1, help='seconds per request (a WAN round trip)')
-    parser.add_argument('--latency-jitter', type=float, default=0.01)
-    parser.add_argument('--time-scale', type=float, default=10.0, help='for the bucket-bound scenarios b and c')
+    add_wan_arguments(parser, 'for the bucket-bound scenarios b and c')
     parser.add_argument('--concurrency', type=int, default=None, help="the role's; default: the role's default")
     parser.add_argument('--sweep', default='8,16,32,64', help='concurrency values tried in a and b ("" for none)')
     parser.add_argument('--scenarios', default='abcd')
     parser.add_argument('--skip-uri', action='store_true')
-    parser.add_argument('--render', action='store_true', help='only rewrite the docs from bench/results/wan.json')
-    args = parser.parse_args()
-    if args.render:
-        saved = json.loads((ROOT / 'bench' / 'results' / 'wan.json').read_text())
-        render(saved['machine'], saved['rows'])
+    args = parse_args_or_render(parser, 'wan', render)
+    if args is None:
         return
     work = Path(tempfile.mkdtemp(prefix='apiaccess-wan-'))
     bench = Bench(args, work)
@@ -309,7 +275,8 @@ def score(row):
     with at most ``concurrency`` of them in flight (one connection pool). ``physical_floor``: the same with
     unlimited concurrency (the critical path alone)."""
     physical_path = row['critical_rtts'] * row['rtt']
-    row['in_flight_rtts'] = in_flight_rtts(row['atlas_requests'], row['concurrency'])
+    row['in_flight_rtts'] = in_flight_rtts(row['atlas_requests'], row['concurrency'],
+                                           row.get('floor_challenges', row.get('challenges', 0)))
     row['latency_path'] = max(row['critical_rtts'], row['in_flight_rtts']) * row['rtt']
     row['floor'] = row['startup'] + max(row['latency_path'], row['bucket_bound'])
     row['physical_floor'] = row['startup'] + max(physical_path, row['bucket_bound'])
@@ -330,6 +297,7 @@ def rescore(rows, reference):
             for field in ('critical_rtts', 'atlas_chain', 'woodcore_chain', 'atlas_requests', 'bucket_bound',
                           'bucket'):
                 row[field] = ref[field]
+            row['floor_challenges'] = ref.get('floor_challenges', ref['challenges'])
             if not row['implementation'].startswith('role'):
                 row['concurrency'] = ref['concurrency']
         score(row)
@@ -404,7 +372,8 @@ def section(machine, rows, bullets=None):
         'latency path and the token-bucket bound (requests beyond the bucket\'s capacity at its refill). The latency '
         'path is the critical path (the longest chain of requests one list needs: the digest challenge, its pages, '
         'the POST, then the DELETEs at once), or, when longer, the round trips the run\'s Atlas requests need with at '
-        'most the implementation\'s concurrency in flight (its requests / its concurrency: the role holds '
+        'most the implementation\'s concurrency in flight (the digest challenge\'s round trip, since no authenticated '
+        'request can leave before it is back, then the other requests / the concurrency: the role holds '
         '`fleet_whitelist_concurrency` connections, %d by default; "bound by: in flight"). "Floor, unlimited '
         'concurrency" leaves that bound out: the physical floor of any client. Requests are counted by the '
         'simulators (digest challenges and 429s apart).' % ROLE_CONCURRENCY,
@@ -449,14 +418,16 @@ def narrative(machine, rows, bullets):
             'Their critical path is %d round trips (the Atlas lists\' chain; the Woodcore keys\' is %d: a profile '
             'read, then the OTP request, side by side with the Atlas keys%s), but '
             'with at most %d requests in flight the run\'s %d Atlas requests need at least %.1f round trips of '
-            '%.0f ms: the floor is %.2f s (%.2f s with unlimited concurrency). The role took %.2f s, %.2fx its floor '
+            '%.0f ms (the digest challenge\'s first, as no authenticated request can leave before it is back, then '
+            'the others %d at a time): the floor is %.2f s (%.2f s with unlimited concurrency). The role took %.2f s, '
+            '%.2fx its floor '
             '(%.2fx the unlimited-concurrency floor)%s. Ansible\'s own share: the role with no keys at all takes '
             '%.2f s against %.2f s for the empty play (%.2fx; the include, the argument check, reading 1,000 hosts\' '
             'addresses, the summary and the optional tasks, each task costing a pass over the 1,000 hosts).'
             % (a['critical_rtts'], a['woodcore_chain'],
                ', so Woodcore does not lengthen it' if a['woodcore_chain'] <= a['atlas_chain'] else
                ': Woodcore is the longer chain', a['concurrency'], a['atlas_requests'], a['in_flight_rtts'],
-               rtt_ms, a['floor'], a['physical_floor'], a['seconds'], a['ratio'], a['physical_ratio'],
+               rtt_ms, a['concurrency'], a['floor'], a['physical_floor'], a['seconds'], a['ratio'], a['physical_ratio'],
                '; the no-op rerun %.2f s, %.2fx' % (a_noop['seconds'], a_noop['ratio']) if a_noop else '',
                bare['seconds'], a['startup'], bare['seconds'] / a['startup'])]
     wider = [r for r in rows if r['scenario'] == 'a' and r['run'] == 'first' and not r.get('kept')

@@ -48,11 +48,21 @@ def test_the_floor_is_the_longer_of_the_critical_path_and_the_requests_in_flight
     wide = row('role (playbooks/fleet.yml)', 2.0, concurrency=32, atlas_requests=16)
     assert wide['bound_by'] == 'latency' and wide['floor'] == wide['physical_floor'] == 1.0 + 4 * 0.1
     narrow = row('role, concurrency 2', 2.0, concurrency=2, atlas_requests=16)
-    assert narrow['bound_by'] == 'in flight' and abs(narrow['floor'] - (1.0 + 8 * 0.1)) < 1e-9
+    # the challenge's round trip first (nothing authenticated leaves before it), then the other 15, 2 at a time
+    assert narrow['bound_by'] == 'in flight' and abs(narrow['floor'] - (1.0 + (1 + 15 / 2.0) * 0.1)) < 1e-9
     assert abs(narrow['physical_floor'] - 1.4) < 1e-9 and narrow['ratio'] > 1.0 and narrow['physical_ratio'] > 1.0
     bucket = row('role (playbooks/fleet.yml)', 60.0, concurrency=2, bucket_bound=48.0)
     assert bucket['bound_by'] == 'bucket' and bucket['floor'] == bucket['physical_floor'] == 49.0
     assert wan.in_flight_rtts(251, 32) == 251 / 32.0 and wan.in_flight_rtts(251, None) == 0.0
+    assert wan.in_flight_rtts(252, 32, challenges=1) == 1 + 251 / 32.0
+    assert wan.in_flight_rtts(252, 32, challenges=3) == 1 + 249 / 32.0  # asked for at once: one round trip
+
+
+def test_other_implementations_take_the_roles_challenge_too():
+    role = dict(row(wan.ROLE, 2.0, concurrency=2), floor_challenges=1)
+    uri = dict(row('ansible.builtin.uri', 300.0, concurrency=None), challenges=350, floor_challenges=350)
+    wan.rescore([role, uri], wan.ROLE)
+    assert uri['floor_challenges'] == 1 and uri['challenges'] == 350 and uri['floor'] == role['floor']
 
 
 def test_other_implementations_take_the_roles_requests_and_concurrency():
