@@ -8,8 +8,12 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
 
-    # Connection options shared by every module (common.http_argument_spec).
+    # Connection options shared by every module (common.http_argument_spec), and the libraries every module needs
+    # (common.check_libraries: requests for the HTTP client, netaddr for the address checks).
     DOCUMENTATION = r'''
+requirements:
+  - requests
+  - netaddr
 options:
   timeout:
     description:

@@ -55,8 +55,6 @@ attributes:
         controller.
     support: full
 requirements:
-  - requests
-  - netaddr
   - jinja2 (on the controller, for the HTML report; ansible-core brings it)
 options:
   woodcore_keys:

@@ -21,9 +21,6 @@ extends_documentation_fragment:
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.INFO_MODULE
   - apiaccess.ipwhitelist.attributes.ATLAS_GROUP
-requirements:
-  - requests
-  - netaddr
 options:
   api_key:
     description:

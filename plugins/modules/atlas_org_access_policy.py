@@ -39,9 +39,6 @@ attributes:
     support: full
     details:
       - The value of C(apiAccessListRequired) before and after.
-requirements:
-  - requests
-  - netaddr
 options:
   org_id:
     description:

@@ -43,9 +43,6 @@ attributes:
     support: full
     details:
       - The before and after access lists, as sorted canonical CIDRs and security group IDs.
-requirements:
-  - requests
-  - netaddr
 options:
   project_id:
     description:

@@ -23,9 +23,6 @@ extends_documentation_fragment:
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.INFO_MODULE
   - apiaccess.ipwhitelist.attributes.ATLAS_GROUP
-requirements:
-  - requests
-  - netaddr
 options:
   project_id:
     description: The project ID. Omit it and O(project) for every project.

@@ -38,9 +38,6 @@ attributes:
     support: full
     details:
       - The before and after access lists, as sorted canonical CIDRs.
-requirements:
-  - requests
-  - netaddr
 options:
   service_account:
     description:

@@ -40,9 +40,6 @@ attributes:
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
-requirements:
-  - requests
-  - netaddr
 options:
   fleet:
     description:

@@ -56,9 +56,6 @@ attributes:
     support: full
     details:
       - The whitelisted IP before and after (the pending IP, when a request is made).
-requirements:
-  - requests
-  - netaddr
 options:
   ip:
     description:

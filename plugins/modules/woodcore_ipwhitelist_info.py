@@ -25,9 +25,6 @@ extends_documentation_fragment:
   - apiaccess.ipwhitelist.attributes
   - apiaccess.ipwhitelist.attributes.INFO_MODULE
   - apiaccess.ipwhitelist.attributes.WOODCORE_GROUP
-requirements:
-  - requests
-  - netaddr
 seealso:
   - module: apiaccess.ipwhitelist.woodcore_ipwhitelist
 '''
