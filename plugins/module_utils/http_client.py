@@ -222,6 +222,7 @@ class _Bucket(object):
         self.stamp = 0.0
         self.paused_until = 0.0
         self.in_flight = 0          # requests sent with a token of this bucket and not answered yet
+        self.answers = 0            # answers seen: a request's ticket is this count when it was sent
 
     def take(self, now, new_request=True):
         """Take a token if the mirror holds one (0.0), else the seconds until it will; and whether that wait
@@ -232,24 +233,34 @@ class _Bucket(object):
         if self.capacity is not None:
             self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill)
             self.stamp = now
-            if self.tokens < 1:
+            # a token short by a rounding error counts as whole: a wait too small to move a clock is no wait
+            if self.tokens < 1 - 1e-6:
                 return (1 - self.tokens) / self.refill, False
             self.tokens -= 1
         if new_request:
             self.in_flight += 1
         return 0.0, False
 
-    def observe(self, limit, remaining, now):
-        """An answer came back (headers may be missing: "Atlas might not always return" them)."""
+    def observe(self, limit, remaining, now, ticket=None):
+        """An answer came back (headers may be missing: "Atlas might not always return" them). ``ticket``: the
+        answer count when its request was sent (None: unknown, taken as no answer since)."""
         self.in_flight = max(0, self.in_flight - 1)
+        overtaken = 0 if ticket is None else max(0, self.answers - ticket)
+        self.answers += 1
         if limit is not None:
             if self.capacity is None and remaining is None:
                 self.tokens, self.stamp = float(limit), now
             self.capacity = limit
         if remaining is not None and self.capacity is not None:
             # the server's count when it answered, less what this run sent that it may not have counted yet:
-            # never more than the server holds, and up to date when it refills faster than documented
-            self.tokens, self.stamp = min(float(self.capacity), float(remaining - self.in_flight)), now
+            # up to date when the server refills faster than documented, or in a step
+            believed = float(remaining - self.in_flight)
+            if believed > self.tokens and overtaken:
+                # more than the mirror holds: a refill, or an answer overtaken by the answers that came since its
+                # request was sent, which the server may have counted after it. Credit only what the overtaking
+                # cannot explain, so an old answer never grants a token the server does not hold
+                believed = max(self.tokens, believed - overtaken)
+            self.tokens, self.stamp = min(float(self.capacity), believed), now
 
 
 class Pacer(object):
@@ -288,28 +299,30 @@ class Pacer(object):
             return self._buckets.setdefault(key, _Bucket(refill))
 
     def before(self, path, retry=False):
-        """Wait for a token. ``retry``: the retry of a request already in flight (it takes a token too)."""
+        """Wait for a token. ``retry``: the retry of a request already in flight (it takes a token too).
+        Returns the request's ticket for ``after`` (None without a bucket)."""
         bucket = self._bucket(path)
         if bucket is None:
-            return
+            return None
         while True:
             with self._lock:
                 wait, paused = bucket.take(self.clock(), new_request=not retry)
+                ticket = bucket.answers
             if wait <= 0:
-                return
+                return ticket
             # before sleeping: a pause another worker's 429 set, or a refill, longer than the ceiling
             _check_rate_limit_wait(self.max_wait, self.name(path), wait,
                                    'paused by a 429' if paused else 'waiting for a token')
             self.sleep(wait if paused else min(wait, PACER_RECHECK))
 
-    def after(self, path, headers):
-        """The request's answer (``headers`` None when none came): exactly once per ``before``."""
+    def after(self, path, headers, ticket=None):
+        """The request's answer (``headers`` None when none came): exactly once per ``before``, with its ticket."""
         bucket = self._bucket(path)
         if bucket is None:
             return
         limit, remaining = _header_int(headers, 'RateLimit-Limit'), _header_int(headers, 'RateLimit-Remaining')
         with self._lock:
-            bucket.observe(limit, remaining, self.clock())
+            bucket.observe(limit, remaining, self.clock(), ticket)
 
     def resume(self, path):
         """The worker that got the 429 has waited it out: the bucket is open again from now on."""
@@ -811,11 +824,11 @@ class ApiClient(object):
             kwargs['proxies'] = self.proxies
         if auth is not None:
             kwargs['auth'] = auth
-        response = failure = None
+        response = failure = ticket = None
         with self._slot():
             if self.pacer is not None:
                 try:
-                    self.pacer.before(path)
+                    ticket = self.pacer.before(path)
                 except RateLimitWaitTooLong as exc:
                     raise ApiError('%s %s: %s; not sent' % (method, shown_url, self.redact(exc)), method=method,
                                    url=shown_url, tries=0)
@@ -829,7 +842,7 @@ class ApiClient(object):
                 failure = requests.exceptions.InvalidHeader('the request could not be sent: %s' % exc)
             finally:
                 if self.pacer is not None:
-                    self.pacer.after(path, response.headers if response is not None else None)
+                    self.pacer.after(path, response.headers if response is not None else None, ticket)
         if isinstance(failure, RateLimitWaitTooLong):
             history = self._state.local.history
             for attempt in history:

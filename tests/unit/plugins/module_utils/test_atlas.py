@@ -154,9 +154,9 @@ def test_a_parallel_purge_stays_inside_a_small_bucket():
     """60 DELETEs by 8 workers against a bucket of 10 refilling 40 per second (faster than the documented 250
     per minute the client assumes): the workers wait for tokens instead of collecting 429s, and all 60 go
     through. The bucket, the pacer and the retries share a fake clock that moves only when the run sleeps:
-    unpaced, a 429 for every 10 requests or so (at least 62 / 10 - 1, so 6), paced none, but where two answers
-    crossed on the way back and the pacer took the older RateLimit-Remaining for the newer (rarely, one 429
-    each: 3 at most allowed here, never seen above 1)."""
+    unpaced, a 429 for every 10 requests or so (at least 62 / 10 - 1, so 6), paced none: the mirror never holds
+    more than the server, whose steady refill outpaces the documented one, even where answers cross on the way
+    back (test_pacing.py)."""
     clock = FakeClock()
     with AtlasSimulator(seed=seed(), rate_limit_capacity=10, rate_limit_refill=40.0,
                         rate_limit_refill_mode='continuous') as sim:
@@ -165,7 +165,7 @@ def test_a_parallel_purge_stays_inside_a_small_bucket():
                        pacer=Pacer(atlas.rate_limit_bucket, clock=clock.clock, sleep=clock.sleep))
         assert len(result['removed']) == 60
         assert sorted(sim.access_list(ORG, KEY2_ID)) == ['203.0.113.1/32', '203.0.113.2/32']
-        assert len([e for e in sim.log if e['status'] == 429]) <= 3
+        assert [e for e in sim.log if e['status'] == 429] == []
         assert sorted(address(e) for e in authenticated(sim, 'DELETE') if e['status'] == 204) == sorted(STALE)
         assert clock.now > 1000.0  # the run did wait for its tokens
 
