@@ -16,11 +16,18 @@ as ``get_vars`` merges them:
 3. ``include_vars`` results, then ``set_fact`` and registered values, then extra vars (``-e``).
 
 A host is left to Ansible's own resolution (its ``hostvars[host]``) whenever the short cut could differ from it:
-a value that is a template (it renders with all of the host's variables), a value that is neither a string nor
+a value that may be a template (Ansible's own ``Templar.is_possibly_template``: template markers, or a
+``#jinja2:`` override header; it renders with all of the host's variables), a value that is neither a string nor
 None (mappings and lists merge across layers under ``hash_behaviour = merge``), a host with facts (``get_vars``
 cleans and injects them), a host not in the inventory, a name that is one of Ansible's magic variables, or a
-``VARIABLE_PRECEDENCE`` this module does not know. And every call checks itself against ``hostvars`` on the
-first host it read: when they disagree (an ansible-core that resolves otherwise), every host takes ``hostvars``.
+``VARIABLE_PRECEDENCE`` this module does not know.
+
+The layer order above is copied from ``get_vars``, so the short cut is taken only on the ansible-core versions it
+is tested on (``TESTED_CORE``: 2.19 up to, not including, 2.22; the CI runs 2.19 and 2.21, and 2.20's ``get_vars``
+merges the same layers in the same order). On any other version, older or newer, every host takes ``hostvars``:
+a layer a new ansible-core adds or moves would otherwise give some hosts a wrong value without a word. On the
+tested versions every call also checks itself against ``hostvars`` on one host of each distinct set of groups
+it read (the first host read with that set): when any of them disagrees, every host takes ``hostvars``.
 """
 
 from __future__ import annotations
@@ -28,11 +35,15 @@ from __future__ import annotations
 try:
     from ansible import constants as C
     from ansible.inventory.helpers import get_group_vars, sort_groups
+    from ansible.release import __version__ as ANSIBLE_CORE_VERSION
+    from ansible.template import Templar
     from ansible.vars.plugins import get_vars_from_inventory_sources, get_vars_from_path
 except ImportError:  # pragma: no cover - a controller has these; without them hostvars does it all
     C = None
+    ANSIBLE_CORE_VERSION = None
 
-TEMPLATE_MARKERS = ('{{', '{%', '{#')
+# the ansible-core versions whose get_vars the layers below are tested against: (first, first not tested)
+TESTED_CORE = ((2, 19), (2, 22))
 GROUP_LAYERS = ('all_inventory', 'groups_inventory', 'all_plugins_inventory', 'all_plugins_play',
                 'groups_plugins_inventory', 'groups_plugins_play')
 # set over a host's own variables by Host.get_vars(), or over every layer by get_vars()
@@ -49,19 +60,29 @@ def read(hostvars, hosts, names):
     reader = _Reader.for_hostvars(hostvars, names)
     if reader is None:
         return dict((host, hostvars[host]) for host in hosts)
-    result, checked = {}, False
+    result, checked = {}, set()
     for host in hosts:
         found = reader.values(host)
         if found is MISSING:
             result[host] = hostvars[host]
             continue
-        if not checked:  # the short cut, checked against Ansible's resolution on the first host it read
+        groups = reader.group_set(host)
+        if groups not in checked:  # checked against Ansible's resolution on one host of each set of groups
             full = hostvars[host]
             if any(found.get(name) != full.get(name) for name in names):
                 return dict((h, hostvars[h]) for h in hosts)
-            checked = True
+            checked.add(groups)
         result[host] = found
     return result
+
+
+def tested_core(version=None):
+    """Whether this ansible-core (``version``, else the running one) is one the short cut is tested on."""
+    try:
+        major_minor = tuple(int(part) for part in (version or ANSIBLE_CORE_VERSION).split('.')[:2])
+    except (AttributeError, ValueError):
+        return False
+    return len(major_minor) == 2 and TESTED_CORE[0] <= major_minor < TESTED_CORE[1]
 
 
 class _Reader(object):
@@ -74,6 +95,7 @@ class _Reader(object):
         self.names = names
         self.basedirs = [loader.get_basedir()] if variable_manager.safe_basedir else []
         self.all_group = inventory.groups.get('all')
+        self.templar = Templar(loader=loader)
         self._groups = {}  # the host's groups (names) -> their layers: most hosts share their groups
 
     @classmethod
@@ -82,7 +104,7 @@ class _Reader(object):
         try:
             # pylint: disable-next=protected-access
             inventory, vm, loader = hostvars._inventory, hostvars._variable_manager, hostvars._loader
-            if C is None or sorted(C.VARIABLE_PRECEDENCE) != sorted(GROUP_LAYERS):
+            if C is None or not tested_core() or sorted(C.VARIABLE_PRECEDENCE) != sorted(GROUP_LAYERS):
                 return None
             # playbook_dir, groups, omit, ansible_check_mode, ...: set over every layer
             magic = vm._get_magic_variables(None, None, None, False)  # pylint: disable=protected-access
@@ -95,10 +117,14 @@ class _Reader(object):
         except Exception:  # pylint: disable=broad-except  # another ansible-core's internals: hostvars will do
             return None
 
-    def values(self, name):
+    def group_set(self, host_name):
+        """The names of the host's groups: hosts with the same set of groups read the same group layers."""
+        return frozenset(group.name for group in self.inventory.get_host(host_name).get_groups())
+
+    def values(self, host_name):
         """The host's values of ``names`` (those it defines), or MISSING when hostvars must say."""
         try:
-            layers = self._layers(name)
+            layers = self._layers(host_name)
             if layers is None:
                 return MISSING
             values = {}
@@ -110,21 +136,21 @@ class _Reader(object):
                     continue
                 if value is None:
                     pass  # replaces whatever lower layers hold, like a string
-                elif not isinstance(value, str) or any(marker in value for marker in TEMPLATE_MARKERS):
+                elif not isinstance(value, str) or self.templar.is_possibly_template(value):
                     return MISSING  # merged across layers, or rendered with all of the host's variables
                 values[var] = value
             return values
         except Exception:  # pylint: disable=broad-except  # whatever it is, hostvars resolves this host
             return MISSING
 
-    def _layers(self, name):
+    def _layers(self, host_name):
         """The variable layers of a host, lowest precedence first (as get_vars merges them), or None."""
         vm = self.vm
-        host = self.inventory.get_host(name)
+        host = self.inventory.get_host(host_name)
         if host is None or getattr(host, 'implicit', False):
             return None
         try:
-            facts = vm._fact_cache.get(name)  # pylint: disable=protected-access
+            facts = vm._fact_cache.get(host_name)  # pylint: disable=protected-access
         except KeyError:
             facts = None
         if facts:
@@ -133,8 +159,8 @@ class _Reader(object):
         layers.append(host.vars)  # Host.get_vars(): these, and the host's magic variables (never read here)
         layers.append(self._plugins_inventory([host]))
         layers.append(self._plugins_play([host]))
-        layers.append(vm._vars_cache.get(name) or {})  # pylint: disable=protected-access
-        layers.append(vm._nonpersistent_fact_cache.get(name) or {})  # pylint: disable=protected-access
+        layers.append(vm._vars_cache.get(host_name) or {})  # pylint: disable=protected-access
+        layers.append(vm._nonpersistent_fact_cache.get(host_name) or {})  # pylint: disable=protected-access
         layers.append(vm._extra_vars or {})  # pylint: disable=protected-access
         return layers
 

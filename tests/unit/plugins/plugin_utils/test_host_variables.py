@@ -8,6 +8,7 @@ set_fact, extra vars, templated values; and leaves to hostvars what only it can 
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -35,6 +36,9 @@ INVENTORY = {'all': {
                 'play_host_file': {'addr': '203.0.113.98'},   # ../playbooks/host_vars wins over both
                 'templated': {'addr': '{{ base }}.5', 'base': '203.0.113'},
                 'templated_host': {'ansible_host': '{{ addr_for_ssh }}', 'addr_for_ssh': '198.51.100.44'},
+                # Ansible's override header: a template with other delimiters, no '{{' anywhere
+                'jinja2_header': {'addr': "#jinja2:variable_start_string:'[[', variable_end_string:']]'\n"
+                                          "[[ base ]].9", 'base': '203.0.113'},
                 'set_fact': {'addr': '203.0.113.97'},
                 'include_vars': {'addr': '203.0.113.96'},
                 'facts': {'addr': '203.0.113.7'},
@@ -61,10 +65,11 @@ def hostvars(tmp_path):
     playbook_dir = tmp_path / 'playbooks'
     (playbook_dir / 'group_vars').mkdir(parents=True)
     (playbook_dir / 'host_vars').mkdir()
+    inventory = copy.deepcopy(INVENTORY)
     # web is a child of eu too: child_group's own group is deeper than web
-    INVENTORY['all']['children']['eu']['children'] = {'web2': {'hosts': {'child_group': {}}, 'vars': {
+    inventory['all']['children']['eu']['children'] = {'web2': {'hosts': {'child_group': {}}, 'vars': {
         'addr': '192.0.2.6'}}}
-    (inventory_dir / 'hosts.json').write_text(json.dumps(INVENTORY))
+    (inventory_dir / 'hosts.json').write_text(json.dumps(inventory))
     (inventory_dir / 'group_vars' / 'files.yml').write_text('addr: 203.0.113.20\n')
     (inventory_dir / 'host_vars' / 'host_file.yml').write_text('addr: 203.0.113.21\n')
     (inventory_dir / 'host_vars' / 'play_host_file.yml').write_text('addr: 203.0.113.22\n')
@@ -97,6 +102,10 @@ class Counting(object):
         return self._hostvars[host]
 
 
+def group_names(hostvars, host):
+    return [g.name for g in hostvars._inventory.get_host(host).get_groups()]
+
+
 def hosts_of(hostvars):
     return sorted(h.name for h in hostvars._inventory.get_hosts('all'))
 
@@ -117,13 +126,19 @@ def test_every_layer_gives_what_hostvars_gives(hostvars):
     expected = {'all_only': None, 'group_only': '192.0.2.2', 'host_inv': '203.0.113.1', 'host_file': '203.0.113.21',
                 'play_host_file': '203.0.113.23', 'templated': '203.0.113.5', 'set_fact': '203.0.113.30',
                 'include_vars': '203.0.113.31', 'facts': '203.0.113.32', 'child_group': '192.0.2.6',
-                'group_file': '203.0.113.20', 'play_group_file': '203.0.113.24', 'prio': '192.0.2.5'}
+                'group_file': '203.0.113.20', 'play_group_file': '203.0.113.24', 'prio': '192.0.2.5',
+                'jinja2_header': '203.0.113.9'}
     assert dict((h, found[h].get('addr')) for h in expected) == expected
     assert found['templated_host'].get('ansible_host') == '198.51.100.44'
-    # only what the layers cannot tell went through hostvars (and the first host, once, as the check)
-    left = ['a_mapping', 'facts', 'not_a_string', 'templated', 'templated_host']  # all_only: None, read here
-    first_read = [h for h in hosts if h not in left][0]
-    assert sorted(counting.resolved) == sorted(left + [first_read])
+    # only what the layers cannot tell went through hostvars, and the first host read of each set of groups
+    # (web; eu and web2; files; low and high), once, as the check
+    left = ['a_mapping', 'facts', 'jinja2_header', 'not_a_string', 'templated', 'templated_host']  # all_only: read
+    group_sets = {}
+    for host in hosts:
+        if host not in left:
+            group_sets.setdefault(frozenset(group_names(hostvars, host)), host)
+    assert len(group_sets) == 4
+    assert sorted(counting.resolved) == sorted(left + list(group_sets.values()))
 
 
 def test_the_fleet_from_the_play_is_the_same(hostvars):
@@ -189,7 +204,7 @@ def test_a_host_not_in_the_inventory_is_left_to_hostvars(hostvars):
 
 
 def test_when_the_first_host_disagrees_every_host_takes_hostvars(hostvars, monkeypatch):
-    monkeypatch.setattr(host_variables._Reader, 'values', lambda self, name: {'addr': '198.51.100.1'})
+    monkeypatch.setattr(host_variables._Reader, 'values', lambda self, host_name: {'addr': '198.51.100.1'})
     counting = Counting(hostvars)
     hosts = ['host_inv', 'group_only', 'host_file']
     found = host_variables.read(counting, hosts, NAMES)
@@ -201,3 +216,57 @@ def test_plain_mappings_are_read_as_they_are():
     """Not Ansible's hostvars (a test's dict, another caller): each host's mapping as given."""
     plain = {'a': {'addr': '203.0.113.1'}, 'b': {'ansible_host': '203.0.113.2'}}
     assert host_variables.read(plain, ['a', 'b'], NAMES) == plain
+
+
+def test_a_host_of_another_set_of_groups_that_disagrees_sends_every_host_to_hostvars(hostvars, monkeypatch):
+    """A layer the short cut does not know, used only by the groups of a later host (prio: low and high), is
+    caught by the check on that set of groups, although the first host (web) agrees."""
+    values = host_variables._Reader.values
+
+    def unknown_layer_in_low(self, host_name):
+        found = values(self, host_name)
+        return dict(found, addr='198.51.100.1') if 'low' in group_names(hostvars, host_name) else found
+    monkeypatch.setattr(host_variables._Reader, 'values', unknown_layer_in_low)
+    counting = Counting(hostvars)
+    hosts = ['host_inv', 'group_only', 'host_file', 'prio']
+    found = host_variables.read(counting, hosts, NAMES)
+    assert answers(found, hosts) == reference(hostvars, hosts)
+    assert found['prio'].get('addr') == '192.0.2.5'
+    assert counting.resolved[-4:] == hosts  # the fallback: every host through hostvars
+
+
+def test_hosts_of_one_set_of_groups_are_checked_once(hostvars):
+    counting = Counting(hostvars)
+    hosts = ['host_inv', 'group_only', 'host_file', 'set_fact']  # all in web only
+    found = host_variables.read(counting, hosts, NAMES)
+    assert answers(found, hosts) == reference(hostvars, hosts)
+    assert counting.resolved == ['host_inv']
+
+
+@pytest.mark.parametrize('version', ['2.18.12', '2.22.0', '2.22.0.dev0', '3.0.0', '2.9.27', 'unknown', ''])
+def test_an_untested_ansible_core_sends_every_host_to_hostvars(hostvars, monkeypatch, version):
+    """The layer order is ansible-core's, copied: only the versions it is tested on take the short cut."""
+    monkeypatch.setattr(host_variables, 'ANSIBLE_CORE_VERSION', version)
+    counting = Counting(hostvars)
+    hosts = ['host_inv', 'group_only', 'host_file']
+    found = host_variables.read(counting, hosts, NAMES)
+    assert counting.resolved == hosts
+    assert answers(found, hosts) == reference(hostvars, hosts)
+    assert not host_variables.tested_core()
+
+
+@pytest.mark.parametrize('version', ['2.19.0', '2.19.14', '2.20.10', '2.21.5', '2.21.0rc1'])
+def test_a_tested_ansible_core_takes_the_short_cut(hostvars, monkeypatch, version):
+    monkeypatch.setattr(host_variables, 'ANSIBLE_CORE_VERSION', version)
+    assert host_variables.tested_core()
+    counting = Counting(hostvars)
+    hosts = ['host_inv', 'group_only', 'host_file']
+    found = host_variables.read(counting, hosts, NAMES)
+    assert counting.resolved == ['host_inv']  # the check, on the one set of groups
+    assert answers(found, hosts) == reference(hostvars, hosts)
+
+
+def test_the_running_ansible_core_is_a_tested_one():
+    """The CI's versions (2.19 on Python 3.11, 2.21 on 3.12+) are inside TESTED_CORE: the short cut is
+    what these tests measure, not the fallback."""
+    assert host_variables.tested_core()
