@@ -904,7 +904,6 @@ def _update_drifted(target, updating, details, result):
     target.api.client.journal.retract(target.path, 'update', not_applied)
     result['updated'] = [r['entry'] for r in updated]
     result['drift'] = left
-    result['changed'] = bool(result['added'] or result['removed'] or updated)
 
 
 STATUS_WAITS = (1.0, 2.0, 4.0, 8.0, 10.0)  # seconds between status rounds; the last one repeats

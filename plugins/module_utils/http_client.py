@@ -79,11 +79,14 @@ class ApiError(Exception):
     ``ambiguous``: a non-idempotent request lost its answer after it was sent (a reset, a timeout), so the
     caller re-reads the state instead of sending it again. ``outcome_unknown`` is wider, for the write
     journal: any write that may have been applied, also when the server failed while acting (500, 502, 504,
-    on the last attempt or a retried one) or a page that is not the API's answered it.
+    on the last attempt or a retried one) or a page that is not the API's answered it. It is decided here, once:
+    from ``ambiguous``, ``answer_lost`` (the request was sent and no answer came, whatever its method), the
+    status, and the ``history`` of retried attempts.
     """
 
     def __init__(self, message, method=None, url=None, status=None, error_code=None,
-                 provider_message=None, body_excerpt=None, tries=1, ambiguous=False):
+                 provider_message=None, body_excerpt=None, tries=1, ambiguous=False, answer_lost=False,
+                 history=()):
         super(ApiError, self).__init__(message)
         self.message = message
         self.method = method
@@ -94,8 +97,10 @@ class ApiError(Exception):
         self.body_excerpt = body_excerpt
         self.tries = tries
         self.ambiguous = ambiguous
-        # a write that may have been applied: the answer was lost, or the server failed while acting
-        self.outcome_unknown = ambiguous or status in UNKNOWN_OUTCOME_STATUSES
+        # a write that may have been applied: the answer was lost, or the server failed while acting, on this
+        # attempt or on a retried one (a 409 or 404 after a retried 502/504 may answer what that attempt did)
+        self.outcome_unknown = bool(ambiguous or answer_lost or status in UNKNOWN_OUTCOME_STATUSES or
+                                    _may_have_acted(history))
 
     def details(self):
         """The structured fields, for ``fail_json`` (all already redacted)."""
@@ -848,10 +853,8 @@ class ApiClient(object):
             for attempt in history:
                 self._log(method, shown_path, attempt.status)
             # a 429 is a refusal before acting; an earlier attempt that failed at the server may have acted
-            error = ApiError('%s %s: %s' % (method, shown_url, self.redact(failure)), method=method, url=shown_url,
-                             status=history[-1].status if history else None, tries=len(history))
-            error.outcome_unknown = _may_have_acted(history)
-            raise error
+            raise ApiError('%s %s: %s' % (method, shown_url, self.redact(failure)), method=method, url=shown_url,
+                           status=history[-1].status if history else None, tries=len(history), history=history)
         if isinstance(failure, RetryBudgetExhausted):
             # urllib3 counted the attempt that failed before the wait that did not fit the budget
             history = self._state.local.history
@@ -860,17 +863,13 @@ class ApiClient(object):
                 self._log(method, shown_path, attempt.status)
             last = history[-1]
             cause = 'HTTP %s' % last.status if last.status else self.redact(last.error)
-            error = ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, failure, cause),
-                             method=method, url=shown_url, status=last.status, tries=tries)
-            error.outcome_unknown = _may_have_acted(history)
-            raise error
+            raise ApiError('%s %s: gave up after %d tries: %s (last: %s)' % (method, shown_url, tries, failure, cause),
+                           method=method, url=shown_url, status=last.status, tries=tries, history=history)
         if failure is not None:
             history = self._state.local.history
             self._log(method, shown_path, None)
-            error = self._transport_error(method, shown_url, failure, len(history) + 1)
             # an earlier attempt (retried) may have acted even when the last one never reached the server
-            error.outcome_unknown = error.outcome_unknown or _may_have_acted(history)
-            raise error
+            raise self._transport_error(method, shown_url, failure, history)
         history = self._retry_history(response)
         for attempt in history:
             self._log(method, shown_path, attempt.status)
@@ -878,10 +877,7 @@ class ApiClient(object):
         if response.status_code in expected:
             return response
         final_leg = getattr(getattr(response.raw, 'retries', None), 'history', None) or ()
-        error = self._http_error(method, shown_url, response, len(final_leg) + 1)
-        # a 409 or 404 after a retried 502/504 may answer what that attempt did
-        error.outcome_unknown = error.outcome_unknown or _may_have_acted(history)
-        raise error
+        raise self._http_error(method, shown_url, response, len(final_leg) + 1, history)
 
     def read_json(self, response):
         """The JSON body of an answer: the one way this collection reads one. A body that is not JSON (a captive
@@ -899,13 +895,11 @@ class ApiClient(object):
         text = ' '.join(self.redact(response.text or '').split())
         excerpt = text[:NOT_JSON_EXCERPT_CHARS] + ('...' if len(text) > NOT_JSON_EXCERPT_CHARS else '')
         write = method not in ('GET', 'HEAD')
-        error = ApiError(
+        raise ApiError(
             '%s %s: answered %d with a body that is not JSON: %s, %s (a proxy or captive portal?)%s'
             % (method, shown_url, response.status_code, content_type, repr(excerpt) if excerpt else 'empty',
                '; the request may or may not have been applied' if write else ''),
             method=method, url=shown_url, status=response.status_code, body_excerpt=excerpt, ambiguous=write)
-        error.outcome_unknown = write
-        raise error
 
     @staticmethod
     def _retry_history(response):
@@ -916,24 +910,25 @@ class ApiClient(object):
             attempts.extend(getattr(retries, 'history', None) or ())
         return tuple(attempts)
 
-    def _transport_error(self, method, shown_url, exc, tries):
+    def _transport_error(self, method, shown_url, exc, history):
         cause = self.redact(exc)
+        tries = len(history) + 1
         if isinstance(exc, requests.exceptions.SSLError):
             return ApiError('%s %s: TLS certificate verification failed (%s); set ca_path to the CA bundle '
                             'that signed the server certificate, or validate_certs=false for testing only'
-                            % (method, shown_url, cause), method=method, url=shown_url, tries=tries)
+                            % (method, shown_url, cause), method=method, url=shown_url, tries=tries, history=history)
         connect_failed = isinstance(exc, (requests.exceptions.ConnectTimeout,)) or (
             isinstance(exc, requests.exceptions.ConnectionError) and 'NewConnectionError' in repr(exc))
         ambiguous = method not in IDEMPOTENT_METHODS and not connect_failed
         kind = 'timed out' if isinstance(exc, requests.exceptions.Timeout) else 'connection failed'
         prefix = 'gave up after %d tries: ' % tries if tries > 1 else ''
         note = ' (the request may or may not have been applied)' if ambiguous else ''
-        error = ApiError('%s %s: %s%s: %s%s' % (method, shown_url, prefix, kind, cause, note),
-                         method=method, url=shown_url, tries=tries, ambiguous=ambiguous)
-        error.outcome_unknown = not connect_failed  # even a retried DELETE may have acted before its answer was lost
-        return error
+        # even a DELETE (retried as idempotent, so not ambiguous) may have acted before its answer was lost
+        return ApiError('%s %s: %s%s: %s%s' % (method, shown_url, prefix, kind, cause, note), method=method,
+                        url=shown_url, tries=tries, ambiguous=ambiguous, answer_lost=not connect_failed,
+                        history=history)
 
-    def _http_error(self, method, shown_url, response, tries):
+    def _http_error(self, method, shown_url, response, tries, history=()):
         code, message = self.error_parser(response)
         excerpt = self.redact(response.text or '')[:BODY_EXCERPT_CHARS]  # redacted whole, then cut
         message = self.redact(message)
@@ -951,7 +946,7 @@ class ApiClient(object):
         if tries > 1:
             text = 'gave up after %d tries: %s' % (tries, text)
         return ApiError('%s %s: %s' % (method, shown_url, text), method=method, url=shown_url, status=status,
-                        error_code=code, provider_message=message, body_excerpt=excerpt, tries=tries)
+                        error_code=code, provider_message=message, body_excerpt=excerpt, tries=tries, history=history)
 
     def close(self):
         for session in self._sessions.values():

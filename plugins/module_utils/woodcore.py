@@ -607,15 +607,13 @@ class Converger(object):
     # -- flow
 
     def run(self):
+        """The flow's result; outside check mode the error boundary (common.TargetRun) takes ``changed`` from the
+        journal, on success and on failure."""
         try:
-            result = self._run()
+            return self._run()
         except (ApiError, PlanError) as exc:
             exc.warnings = list(self.warnings)  # warnings reach the user on failures too
             raise
-        if not self.check_mode:
-            # the journal is the one source of a real run's changed (the fleet reads this result as it is)
-            result['changed'] = self.api.client.journal.changed(self.api.scope)
-        return result
 
     def _run(self):
         wanted = self.params['ip']
