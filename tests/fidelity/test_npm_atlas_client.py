@@ -8,14 +8,18 @@ ID), drives every access-list call it has against the simulator (node/drive_atla
 or service-account calls; its project calls are the v1.0 accessList and the whitelist Atlas removed in 2021.
 
 The package is installed by ``npm ci`` into the git-ignored ``.cache/fidelity-node`` (reused while the lock
-file is unchanged). Without node or npm the test is skipped, saying so."""
+file is unchanged). Without node or npm the test is skipped, saying so; so is it when ``npm ci`` cannot reach the
+registry (an offline machine with nothing installed yet: npm's error code says so). Any other ``npm ci`` error
+fails the test."""
 
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -27,6 +31,34 @@ NODE_DIR = Path(__file__).resolve().parent / 'node'
 CACHE = Path(__file__).resolve().parents[2] / '.cache' / 'fidelity-node'
 PACKAGE = 'mongodb-atlas-api-client'
 VERSION = '4.19.0'
+# npm's error codes for a registry it cannot reach: no DNS answer (ENOTFOUND, EAI_AGAIN), nothing listening or no
+# route (ECONNREFUSED, ENETUNREACH, EHOSTUNREACH), no answer in time (ETIMEDOUT, ERR_SOCKET_TIMEOUT), and npm
+# configured offline with nothing cached (ENOTCACHED)
+UNREACHABLE = ('ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ETIMEDOUT',
+               'ERR_SOCKET_TIMEOUT', 'ENOTCACHED')
+
+
+def registry_unreachable(output):
+    """npm's error code when its output says the registry could not be reached, else None (any other failure)."""
+    match = re.search(r'^npm (?:error|ERR!) code (\S+)', output, re.M)
+    return match.group(1) if match and match.group(1) in UNREACHABLE else None
+
+
+def npm_ci(directory, *options):
+    return subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--ignore-scripts'] + list(options),
+                          cwd=str(directory), capture_output=True, text=True, timeout=300, check=False)
+
+
+def check_installed(run):
+    """Nothing when ``npm ci`` succeeded; a skip when it could not reach the registry; else the test fails."""
+    if run.returncode == 0:
+        return
+    output = run.stdout + run.stderr
+    code = registry_unreachable(output)
+    if code is not None:
+        pytest.skip('npm ci cannot reach the npm registry (%s) and %s@%s is not installed in .cache/fidelity-node '
+                    'yet: the npm client cannot run here' % (code, PACKAGE, VERSION))
+    pytest.fail('npm ci failed:\n%s\n%s' % (run.stdout[-2000:], run.stderr[-2000:]))
 
 
 @pytest.fixture(scope='module')
@@ -43,9 +75,7 @@ def node_modules():
         if not installed.is_file() or (CACHE / 'package-lock.json').read_bytes() != lock:
             for name in ('package.json', 'package-lock.json'):
                 shutil.copyfile(str(NODE_DIR / name), str(CACHE / name))
-            run = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--ignore-scripts'], cwd=str(CACHE),
-                                 capture_output=True, text=True, timeout=300, check=False)
-            assert run.returncode == 0, 'npm ci failed:\n%s\n%s' % (run.stdout[-2000:], run.stderr[-2000:])
+            check_installed(npm_ci(CACHE))
         assert json.loads(installed.read_text())['version'] == VERSION
     return CACHE / 'node_modules'
 
@@ -102,3 +132,55 @@ def test_the_npm_client_fails_on_the_v1_project_list_only_where_atlas_has_none(n
     steps = drive(node_modules, atlas.url + '/api/public/v1.0')
     assert steps['create']['data']['error'] == 404 and steps['getAll']['data']['error'] == 404
     assert atlas.project_access_list(PROJECT) == {}
+
+
+# what npm 11 (and, as "npm ERR!", npm 6-8) prints when npm ci fails
+OFFLINE_DNS = '''npm error code ENOTFOUND
+npm error syscall getaddrinfo
+npm error errno ENOTFOUND
+npm error network request to https://registry.npmjs.org/ylru failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org
+npm error network This is a problem related to network connectivity.
+'''
+
+
+@pytest.mark.parametrize('output, code', [
+    (OFFLINE_DNS, 'ENOTFOUND'),
+    ('npm error code EAI_AGAIN\nnpm error syscall getaddrinfo\n', 'EAI_AGAIN'),
+    ('npm error code ECONNREFUSED\nnpm error FetchError: request to http://127.0.0.1:9/ylru failed\n', 'ECONNREFUSED'),
+    ('npm ERR! code ETIMEDOUT\nnpm ERR! errno ETIMEDOUT\n', 'ETIMEDOUT'),
+    ('npm error code ENOTCACHED\nnpm error request to https://registry.npmjs.org/ylru failed: cache mode is '
+     "'only-if-cached' but no cached response is available.\n", 'ENOTCACHED'),
+    # any other failure is not the network's: the test must fail on it
+    ('npm error code EUSAGE\nnpm error The `npm ci` command can only install with an existing package-lock.json\n',
+     None),
+    ('npm error code EINTEGRITY\nnpm error sha512-... integrity checksum failed\n', None),
+    ('npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/mongodb-atlas-api-client\n', None),
+    ('npm error code ENOSPC\nnpm error syscall write\n', None),
+    # the code line decides, not a network word further down
+    ('npm error code EJSONPARSE\nnpm error network ECONNREFUSED mentioned in a message\n', None),
+    ('', None),
+], ids=['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'old ETIMEDOUT', 'ENOTCACHED', 'EUSAGE', 'EINTEGRITY', 'E404',
+        'ENOSPC', 'code line decides', 'no output'])
+def test_only_an_unreachable_registry_is_told_apart(output, code):
+    assert registry_unreachable(output) == code
+
+
+def test_an_unreachable_registry_skips_and_any_other_failure_fails():
+    with pytest.raises(pytest.skip.Exception, match='cannot reach the npm registry \\(ENOTFOUND\\)'):
+        check_installed(subprocess.CompletedProcess(['npm', 'ci'], 1, '', OFFLINE_DNS))
+    with pytest.raises(pytest.fail.Exception, match='npm ci failed'):
+        check_installed(subprocess.CompletedProcess(['npm', 'ci'], 1, '', 'npm error code EUSAGE\n'))
+    check_installed(subprocess.CompletedProcess(['npm', 'ci'], 0, '', ''))  # installed: nothing to say
+
+
+@pytest.mark.skipif(shutil.which('npm') is None, reason='npm not on PATH')
+def test_npm_ci_against_a_registry_that_refuses_is_told_apart(tmp_path):
+    """The real npm's output, no network needed: a registry on a loopback port that refuses every connection
+    (bound, never listening), an empty cache, no retries."""
+    for name in ('package.json', 'package-lock.json'):
+        shutil.copyfile(str(NODE_DIR / name), str(tmp_path / name))
+    with socket.socket() as refusing:
+        refusing.bind(('127.0.0.1', 0))
+        registry = 'http://127.0.0.1:%d/' % refusing.getsockname()[1]
+        run = npm_ci(tmp_path, '--registry', registry, '--cache', str(tmp_path / 'cache'), '--fetch-retries', '0')
+    assert run.returncode != 0 and registry_unreachable(run.stdout + run.stderr) == 'ECONNREFUSED', run.stderr[-2000:]
