@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import subprocess
@@ -44,10 +45,18 @@ def test_try_it_by_hand_works_as_written(tmp_path):
 
 
 def test_demo_shows_headers_diff_full_recaps_and_one_set_of_names(tmp_path):
+    started = datetime.datetime.now(datetime.timezone.utc)
     proc = subprocess.run(['bash', str(ROOT / 'scripts' / 'run.sh')], cwd=str(ROOT), capture_output=True, text=True,
                           timeout=600, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
+    # issue 21: no warning lines at all (the CryptographyDeprecationWarning was five of them)
+    warnings = [line for line in out.splitlines() if re.search(r'\[WARNING\]|Warning:|DeprecationWarning', line)]
+    assert not warnings, '\n'.join(warnings[:10])
+    # the demo's credentials (playbooks/demo/keys.yml, scripts/run.sh) never reach its output
+    for secret in ('0f6e2a9c-demo-4c1b-9e2a-automation01', 'wc_test_demo0payments0key0000000001',
+                   'wc_test_demo0payouts00key0000000002'):
+        assert secret not in out
     check, apply = out.split('== Run 1a:')[1].split('== Run 1b:')
     assert 'check mode with --diff' in check and '--- before: atlas ci-deploy' in check
     assert '+++ after: woodcore payments' in check and 'would add' in check and 'added' not in check
@@ -59,6 +68,21 @@ def test_demo_shows_headers_diff_full_recaps_and_one_set_of_names(tmp_path):
     final_names = set(re.findall(r'^atlas    (\S+)', final, re.M))
     assert summary_names == {'ci-deploy', 'analytics', 'backup', 'automation'}
     assert summary_names <= final_names
+    # every kind of list (issue 21): the service account, and the project lists with per-host comments
+    # ("fleet: <host>", the role's comment prefix; batch001 is 192.0.2.1 in playbooks/demo/inventory.yml)
+    assert re.search(r'^atlas-sa ci-runner +120 entries: 192\.0\.2\.1/32, ', final, re.M), final
+    prod = re.search(r'^project  prod +(.*)$', final, re.M).group(1)
+    assert prod.startswith('121 entries: 203.0.113.192/26 "office VPN", 192.0.2.1/32 "fleet: batch001", '), prod
+    assert 'temporary' not in prod
+    # and the temporary one: staging's entries carry one expiry, 8 hours from the run (run.sh's demo_staging_until)
+    staging = re.search(r'^project  staging +(.*)$', final, re.M).group(1)
+    assert staging.startswith('120 entries: 192.0.2.1/32 "fleet: batch001", '), staging
+    until = re.search(r'\(temporary: Atlas deletes them at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)$', staging)
+    assert until, staging
+    expiry = datetime.datetime.strptime(until.group(1), '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    eight_hours = datetime.timedelta(hours=8)
+    assert started + eight_hours - datetime.timedelta(seconds=1) <= expiry <= finished + eight_hours, until.group(1)
     assert 'writes during run 3: atlas 0, woodcore 0' in out
     # the last step: the access audit, which writes nothing and leaves one report
     audit = out.split('== Audit:')[1]
