@@ -3,7 +3,8 @@
 # out with the fleet_whitelist role to every kind of list the collection manages (4 Atlas API keys,
 # an Atlas service account, 2 Atlas project IP access lists with per-host comments, one of them
 # temporary, and 2 Woodcore keys), completes the Woodcore OTP step from the simulator's outbox, runs
-# again to show nothing left to do, prints the final lists and stops.
+# again to show nothing left to do, prints the final lists, then ends with the access audit of the whole
+# organization (playbooks/audit.yml, reads only: counts by severity and the report's path) and stops.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 printf '\033[1m== Setting up (a fresh machine installs the pinned tools into .venv: about a minute)\033[0m\n'
