@@ -89,7 +89,9 @@ def drive(node_modules, base_url):
     return dict((step['step'], step) for step in json.loads(run.stdout))
 
 
-def test_the_npm_client_manages_a_project_access_list(node_modules, atlas):
+@pytest.mark.parametrize('field', ['envelope', 'content'])
+def test_the_npm_client_manages_a_project_access_list(node_modules, atlas, field):
+    atlas.update_settings({'envelope_single_field': field})  # [U]: the simulator's setting, in both values
     steps = drive(node_modules, atlas.url + '/api/atlas/v1.0')
     assert all(step['ok'] for step in steps.values()), steps
     data = dict((name, step['data']) for name, step in steps.items())
@@ -105,9 +107,9 @@ def test_the_npm_client_manages_a_project_access_list(node_modules, atlas):
     assert 'status' not in data['getAll'] and data['getAll']['totalCount'] == 2
     assert [len(data['getAll-page1']['results']), len(data['getAll-page2']['results'])] == [1, 1]
     assert data['getAll-page1']['status'] == 200
-    # a single result is wrapped [V]: {status, content}
-    assert data['get'] == {'status': 200, 'content': dict(entry, comment='renamed')}
-    assert data['get-cidr']['content']['cidrBlock'] == '198.51.100.0/24'
+    # a single result is wrapped [V], under a field whose name is [U] (the setting envelope_single_field)
+    assert data['get'] == {'status': 200, field: dict(entry, comment='renamed')}
+    assert data['get-cidr'][field]['cidrBlock'] == '198.51.100.0/24'
     assert data['delete'] is True
     assert data['get-deleted']['error'] == 404
     assert data['get-deleted']['errorCode'] == 'ATLAS_NETWORK_PERMISSION_ENTRY_NOT_FOUND'

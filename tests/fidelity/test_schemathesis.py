@@ -140,8 +140,9 @@ ALLOWED = (
             'the GET operations list no 400, yet a malformed ID in the path is answered 400 PATH_PARAM_PARSE_ERROR '
             'in real traffic (the public key as apiUserId, shared/specs README) [R]', None),
     Allowed(('UndefinedStatusCode',), 400, ('INVALID_QUERY_PARAMETER',),
-            'the GET operations list no 400, yet pageNum must be >= 1 and itemsPerPage 1..500 [V]; a bad value is '
-            'answered 400 INVALID_QUERY_PARAMETER (code [I]), as a non-boolean is under query_boolean=strict', None),
+            'the GET operations list no 400, yet pageNum must be >= 1 and itemsPerPage 1..500 [V]; the simulator '
+            'answers a bad value 400 INVALID_QUERY_PARAMETER (the answer and its code [I]: its choice, not the '
+            "extracts'; no module sends bad paging), as a non-boolean under query_boolean=strict", None),
     Allowed(('RejectedPositiveData', 'UndefinedStatusCode'), 400, BAD_ADDRESS,
             'the address patterns are unanchored alternations ("^a|b|c$") that also admit repeated prefixes, '
             'octets over 255 and trailing junk, and a path value may carry a literal "%2F" that is sent encoded '

@@ -148,9 +148,9 @@ class AtlasSimulator(Simulator):
         # accepts it [V].
         'plain_json_post': 'accept',
         # [U] envelope=true on a single result: {"status": <code>, <field>: <the result>}. The field's name:
-        # 'content' (MongoDB's API guideline IPA-115) or 'envelope' (the seed document's table). Lists gain
-        # "status" either way [V].
-        'envelope_single_field': 'content',
+        # 'envelope' (the only source in the specs: the seed document's table, "status / envelope") or 'content'
+        # (MongoDB's API guideline IPA-115, not in the specs). Lists gain "status" either way [V].
+        'envelope_single_field': 'envelope',
         # [U] a boolean query parameter (includeCount, envelope, pretty, includeSystemManaged) whose value is neither
         # true nor false: 'lenient' (true is true in any case, anything else false: Java's Boolean.valueOf, what a
         # JAX-RS service does [I]) or 'strict' (400 INVALID_QUERY_PARAMETER).
@@ -202,6 +202,27 @@ class AtlasSimulator(Simulator):
         # can make no request with its token while its organization requires API access lists) or False (it
         # stays callable from anywhere, as every empty-listed credential is while the requirement is off).
         'access_list_required_binds_service_accounts': True,
+    }
+    # the values of each enumerated setting above (docs/simulators.md lists them too)
+    CHOICES = {
+        'duplicate_post': ('noop', 'conflict'),
+        'ipv6': ('accept', 'reject'),
+        'ipv6_render': ('full', 'compressed'),
+        'caller_ip_enforcement': ('off', 'ip_not_on_list', 'access_denied', 'org_requires_list'),
+        'rate_limit_refill_mode': ('interval', 'continuous'),
+        'v1_base_path': ('/api/atlas/v1.0', '/api/public/v1.0'),
+        'v1_whitelist': ('auto', 'served', 'removed'),
+        'plain_json_post': ('accept', 'refuse'),
+        'envelope_single_field': ('envelope', 'content'),
+        'query_boolean': ('lenient', 'strict'),
+        'digest_nonce': ('reuse', 'increasing_nc', 'single_use'),
+        'accept_later_version': ('406', 'serve-latest-not-after'),
+        'sa_caller_ip_enforcement': ('off', 'ip_not_on_list'),
+        'sa_host_render': ('both', 'ip_only'),
+        'sa_project_lists': ('separate', 'shared'),
+        'project_post_existing': ('update', 'ignore', 'conflict'),
+        'project_concurrent_post': ('conflict', 'error'),
+        'status_result': ('ACTIVE', 'FAILED'),
     }
 
     # [V] the endpoint sets this simulator serves: name -> (capacity, refill per 60 s) and what keys the scope
@@ -615,7 +636,9 @@ class AtlasSimulator(Simulator):
         return page, items
 
     def _paging_error(self, headers=None):
-        """[V] bad paging: 400 INVALID_QUERY_PARAMETER with the JSON error body, before anything is done."""
+        """Bad paging: the range is [V] (pageNum >= 1, itemsPerPage 1..500); the answer, 400 INVALID_QUERY_PARAMETER
+        with the JSON error body before anything is done, is [I] (the extracts list no 400 for these GETs). The
+        modules never send paging outside the range, so no module depends on it."""
         return self._error(400, 'INVALID_QUERY_PARAMETER', 'pageNum must be >= 1 and itemsPerPage 1-500.',
                            'Bad Request', headers=headers)
 

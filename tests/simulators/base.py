@@ -258,13 +258,39 @@ class Simulator(object):
 
     # -- state ------------------------------------------------------------------------------
 
+    # The enumerated settings and their values (subclasses); every other setting takes the type of its default
+    CHOICES = {}
+
     def update_settings(self, settings):
         unknown = set(settings) - set(self.SETTINGS)
         if unknown:
             raise ValueError('unknown %s setting(s): %s (known: %s)'
                              % (self.name, ', '.join(sorted(unknown)), ', '.join(sorted(self.SETTINGS))))
+        for name in sorted(settings):
+            self._check_setting(name, settings[name])
         self.settings.update(settings)
         self.settings_changed()
+
+    def _check_setting(self, name, value):
+        """A typo in a test's setting would quietly test another value: refuse it, naming the values there are."""
+        allowed = self.CHOICES.get(name)
+        if allowed is not None:
+            if not any(value == choice and type(value) is type(choice) for choice in allowed):
+                raise ValueError('%s setting %s=%r: not one of %s'
+                                 % (self.name, name, value, ', '.join(repr(c) for c in allowed)))
+            return
+        default = self.SETTINGS[name]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        else:
+            ok = True  # None by default: a value of any type (an IP, a dotted path)
+        if not ok:
+            raise ValueError('%s setting %s=%r: a %s like its default %r'
+                             % (self.name, name, value, type(default).__name__, default))
 
     def settings_changed(self):
         """Hook for settings that need derived state (rate limiter...)."""

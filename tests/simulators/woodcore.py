@@ -65,6 +65,14 @@ class WoodcoreSimulator(Simulator):
         'rate_limit': 100,
         'rate_limit_window': 60,
     }
+    # the values of each enumerated setting above (docs/simulators.md lists them too)
+    CHOICES = {
+        'otp_format': ('alnum11', 'digits6'),
+        'otp_error_texts': ('distinct', 'combined'),
+        'second_post_while_pending': ('replace', 'reject'),
+        'ipv6': ('reject', 'accept'),
+        'enforce_source_ip': ('off', 'live', 'all'),
+    }
 
     def settings_changed(self):
         self.window_start = time.time()
