@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import time
 
 # bench/ is on sys.path: it is this script's directory
 import fleet_rollout
@@ -48,8 +49,12 @@ def main():
     machine, results, ratios = fleet_rollout.run(args)
 
     lines = ['# Performance', '',
-             'Written by `bench/run.py` (do not edit by hand): every figure below comes from one run on this',
-             "project's machine, against the built-in simulators.", '',
+             'Written by the bench scripts, against the built-in simulators on this project\'s machine; do not edit',
+             'the written sections by hand. The sections up to the WAN profile come from one run of `bench/run.py`',
+             '(%s); the WAN profile and the audit from runs of `bench/wan.py` and `bench/audit.py`, each in one run'
+             % time.strftime('%Y-%m-%d', time.gmtime()),
+             'with its own floor (rows kept from an earlier run are marked there). The controller profile is written',
+             'by hand from profiling runs, and says which.', '',
              'Machine: %d CPUs (%s), Linux %s, Python %s, %s.' % (
                  machine['cpus'], cpu_model(), platform.release(), machine['python'], machine['ansible_core']), '']
     lines += request_counts.section(counts['atlas'], counts['woodcore'])
