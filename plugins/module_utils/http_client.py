@@ -33,6 +33,7 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 import traceback
@@ -236,7 +237,8 @@ class _Bucket(object):
         if pause > 0:
             return pause, True
         if self.capacity is not None:
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill)
+            # a full server still counts this run's requests on their way: never more than capacity less those
+            self.tokens = min(self.capacity - self.in_flight, self.tokens + (now - self.stamp) * self.refill)
             self.stamp = now
             # a token short by a rounding error counts as whole: a wait too small to move a clock is no wait
             if self.tokens < 1 - 1e-6:
@@ -343,8 +345,9 @@ class Pacer(object):
         if bucket is None:
             return False
         with self._lock:
-            bucket.paused_until = max(bucket.paused_until, self.clock() + seconds)
-            bucket.tokens = 0.0
+            now = self.clock()
+            bucket.paused_until = max(bucket.paused_until, now + seconds)
+            bucket.tokens, bucket.stamp = 0.0, now  # no refill from before the 429 is credited after it
         return True
 
 
@@ -640,6 +643,22 @@ def _may_have_acted(history):
                for a in history)
 
 
+def _certificate_rejected(exc):
+    """Whether the server's certificate was refused (ssl.SSLCertVerificationError somewhere in the chain of
+    causes urllib3 and requests wrap it in), as opposed to a TLS error that may come after the request was sent."""
+    seen, pending = set(), [exc]
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return True
+        pending.extend([getattr(error, 'reason', None), error.__cause__, error.__context__])
+        pending.extend(a for a in getattr(error, 'args', ()) if isinstance(a, BaseException))
+    return False
+
+
 def json_object(response):
     """The response body when it is a JSON object, else None (error parsers start here)."""
     try:
@@ -811,8 +830,8 @@ class ApiClient(object):
             if response.content and 'json' not in (response.headers.get('Content-Type') or '').lower():
                 try:
                     self.read_json(response)  # a page that is not the API's answer (a proxy's): outcome unknown
-                except ApiError:
-                    self.journal.record(write, UNKNOWN)
+                except ApiError as exc:
+                    self.journal.record(write, UNKNOWN if exc.outcome_unknown else NOT_APPLIED)
                     raise
             self.journal.record(write, DONE)
         return response
@@ -913,14 +932,17 @@ class ApiClient(object):
     def _transport_error(self, method, shown_url, exc, history):
         cause = self.redact(exc)
         tries = len(history) + 1
-        if isinstance(exc, requests.exceptions.SSLError):
+        if isinstance(exc, requests.exceptions.SSLError) and _certificate_rejected(exc):
+            # the certificate is checked in the handshake, before the request is sent
             return ApiError('%s %s: TLS certificate verification failed (%s); set ca_path to the CA bundle '
                             'that signed the server certificate, or validate_certs=false for testing only'
                             % (method, shown_url, cause), method=method, url=shown_url, tries=tries, history=history)
         connect_failed = isinstance(exc, (requests.exceptions.ConnectTimeout,)) or (
             isinstance(exc, requests.exceptions.ConnectionError) and 'NewConnectionError' in repr(exc))
         ambiguous = method not in IDEMPOTENT_METHODS and not connect_failed
-        kind = 'timed out' if isinstance(exc, requests.exceptions.Timeout) else 'connection failed'
+        # any other TLS error may come after the request was sent (a bad record in the answer, a proxy's alert)
+        kind = 'timed out' if isinstance(exc, requests.exceptions.Timeout) else \
+            'TLS error' if isinstance(exc, requests.exceptions.SSLError) else 'connection failed'
         prefix = 'gave up after %d tries: ' % tries if tries > 1 else ''
         note = ' (the request may or may not have been applied)' if ambiguous else ''
         # even a DELETE (retried as idempotent, so not ambiguous) may have acted before its answer was lost

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
+import socket
+import ssl
+import threading
 
 import pytest
 
@@ -18,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
+from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import http_client  # noqa: E402
 from ansible_collections.apiaccess.ipwhitelist.plugins.modules import atlas_apikey_whitelist as module  # noqa: E402
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator  # noqa: E402
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (  # noqa: E402
@@ -98,3 +103,46 @@ def test_validate_certs_false_works_and_warns(capsys, https_atlas):
     failed, result = run_module(capsys, module.main, args(https_atlas, validate_certs=False))
     assert not failed and result['changed']
     assert any('validate_certs=false' in w for w in warning_texts(result))
+
+
+@pytest.fixture
+def bad_record_server(pki):
+    """A TLS server that reads the whole request (and so may have acted on it), then answers with a record that
+    fails to decrypt: the TLS error comes after the request was sent, as from a proxy failing mid-answer."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki['cert.pem'], pki['key.pem'])
+    listener = socket.create_server(('127.0.0.1', 0))
+    received = []
+
+    def serve():
+        raw, dummy = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as tls:
+            data = b''
+            while b'\r\n\r\n' not in data:
+                data += tls.recv(65536)
+            received.append(data)
+            raw_again = socket.socket(fileno=os.dup(tls.fileno()))
+            raw_again.sendall(b'\x17\x03\x03\x00\x40' + b'\x01' * 64)  # application data nobody can decrypt
+            raw_again.close()
+            tls.recv(1)  # until the client gives up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield 'https://127.0.0.1:%d' % listener.getsockname()[1], received
+    thread.join(5)
+    listener.close()
+
+
+def test_a_tls_error_after_a_write_was_sent_leaves_its_outcome_unknown(bad_record_server, pki):
+    """A TLS error other than a refused certificate may come after the server acted: the write is journaled as of
+    unknown outcome (so changed is true and the engine re-reads), never as 'not applied', and the message does not
+    blame the certificate."""
+    url, received = bad_record_server
+    client = http_client.ApiClient(url, ca_path=pki['ca.pem'], retries=0, retry_max_wait=0)
+    with pytest.raises(http_client.ApiError) as failure:
+        client.request('POST', '/x', json=[1], write=http_client.Write('/x', 'add', ['203.0.113.5/32']))
+    assert received and received[0].startswith(b'POST /x ')
+    assert failure.value.outcome_unknown and failure.value.ambiguous
+    assert 'TLS error' in str(failure.value) and 'certificate verification' not in str(failure.value)
+    assert 'may or may not have been applied' in str(failure.value)
+    assert client.journal.changed() and client.journal.items('add', http_client.UNKNOWN) == ['203.0.113.5/32']
