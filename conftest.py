@@ -20,7 +20,10 @@ if ROOT.parent.parent.name != 'ansible_collections':
     LINK = FARM / 'ansible_collections' / 'apiaccess' / 'ipwhitelist'
     if not LINK.is_symlink():
         LINK.parent.mkdir(parents=True, exist_ok=True)
-        LINK.symlink_to(Path('..') / '..' / '..', target_is_directory=True)
+        try:
+            LINK.symlink_to(Path('..') / '..' / '..', target_is_directory=True)
+        except FileExistsError:  # another pytest-xdist worker made it first
+            pass
     sys.path.insert(0, str(FARM))
     os.environ['ANSIBLE_COLLECTIONS_PATH'] = str(FARM)  # subprocess `ansible` sees the live code too
     os.environ.setdefault('ANSIBLE_CONFIG', str(ROOT / 'ansible.cfg'))

@@ -26,7 +26,7 @@ def test_built_tarball_has_no_dev_files(tmp_path):
     assert 'roles/fleet_whitelist/meta/argument_specs.yml' in names
     assert 'MANIFEST.json' in names
     forbidden = ('.venv', '.venv311', '.collections', 'collections', '.ansible', '.git', '.pytest_cache',
-                 'tests/output', 'scripts', '.ci', 'bench/results')
+                 'tests/output', 'scripts', '.ci', 'bench/results', '.hypothesis', '.cache')
     leaked = [n for n in names if any(n == f or n.startswith(f + '/') for f in forbidden) or '__pycache__' in n]
     assert leaked == []
     assert not [m.name for m in members if m.issym() or m.islnk()]

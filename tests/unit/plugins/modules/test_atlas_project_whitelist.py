@@ -7,6 +7,7 @@ list's settings that stand for unknowns."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 import pytest
@@ -208,21 +209,40 @@ def test_wait_timeout_names_the_pending_entries(capsys, project, monkeypatch):
 
 
 @pytest.mark.parametrize('answer', ['conflict', 'error'])
-def test_concurrent_posts_are_resolved_by_re_reading(capsys, project, answer, monkeypatch):
+@pytest.mark.parametrize('meanwhile', [[], ['203.0.113.32/32'], ['203.0.113.31/32', '203.0.113.32/32']],
+                         ids=['nothing', 'another', 'the same'])
+def test_concurrent_posts_are_resolved_by_re_reading(capsys, project, answer, meanwhile, monkeypatch):
     """Two runs at once on one project: Atlas refuses the second POST while the first is applied; the
-    second run re-reads and posts only what is still missing, and both runs' entries end on the list."""
+    second run re-reads and posts only what is still missing, and both runs' entries end on the list.
+    ``meanwhile``: what the other run's POST adds while this one waits; an entry it added is not sent again."""
     # the simulator's clock stands still but for the runs' own waits: the second POST always comes while the
     # first is being applied, and the second run's wait (1 s) always outlasts it, however slow the machine is
     clock = [time.time()]
+    pending = [ipaddress.ip_network(entry) for entry in meanwhile]
+
+    def wait(seconds):
+        clock[0] += seconds
+        with project.lock:
+            while pending:
+                key = pending.pop()
+                project.projects[PROJECT]['access_list'][key] = project._project_entry(key)
+
     monkeypatch.setattr(project, 'now', lambda: clock[0])
-    monkeypatch.setattr(atlas_utils.time, 'sleep', lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    monkeypatch.setattr(atlas_utils.time, 'sleep', wait)
     project.update_settings({'project_post_busy_seconds': 0.5, 'project_concurrent_post': answer})
     failed, result = run_module(capsys, module.main, args(project, entries=['203.0.113.30']))
     assert not failed and result['added'] == ['203.0.113.30/32']
+    del project.log[:]
     failed, result = run_module(capsys, module.main, args(project, entries=['203.0.113.31']))
-    assert not failed and result['added'] == ['203.0.113.31/32']
-    statuses = [e['status'] for e in project.log if e['method'] == 'POST']
-    assert statuses == [201, 409 if answer == 'conflict' else 500, 201]
+    assert not failed
+    refused = 409 if answer == 'conflict' else 500
+    sent_again = '203.0.113.31/32' not in meanwhile
+    # the refused POST is followed by a read, and the entry is posted again only when that read lacks it
+    assert [(e['method'], e['status']) for e in project.log if e['status'] != 401] == \
+        [('GET', 200), ('POST', refused), ('GET', 200)] + ([('POST', 201)] if sent_again else [])
+    # this run added the entry when its own POST went through, or when a 500 (which may have acted) is settled
+    # by the read; a 409 refused it, so an entry the other run added is not this run's
+    assert result['added'] == (['203.0.113.31/32'] if sent_again or answer == 'error' else [])
     assert {'203.0.113.30/32', '203.0.113.31/32'} <= set(project.project_access_list(PROJECT))
 
 

@@ -389,8 +389,9 @@ def converge(sim, ledger, **kwargs):
 @pytest.mark.parametrize('fault', [None, dict(kind='reset_after'), dict(kind='status', status=500),
                                    dict(kind='status', status=503), dict(kind='status', status=400)])
 def test_a_real_run_says_changed_exactly_when_the_journal_does(woodcore, ledger, fault):
-    """The fleet reads the Converger's result as it is: its changed must be the journal's. (A 503 answering the
-    whitelist POST was reported as an emailed OTP, changed=true, though the gateway did not act on it.)"""
+    """The flow's own view of changed (what check mode and the diff show) must be the journal's, from which the
+    error boundary reports a real run. (A 503 answering the whitelist POST was reported as an emailed OTP,
+    changed=true, though the gateway did not act on it.)"""
     if fault:
         woodcore.add_fault(method='POST', path='ipwhitelist$', **fault)
     result, journal_changed = converge(woodcore, ledger)
