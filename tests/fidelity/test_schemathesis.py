@@ -22,13 +22,13 @@ import importlib
 import json
 import re
 from collections import Counter, namedtuple
-from pathlib import Path
 
 import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
 from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils import addresses
+from ansible_collections.apiaccess.ipwhitelist.tests import hypothesis_support
 from ansible_collections.apiaccess.ipwhitelist.tests.fidelity.contract import load
 from ansible_collections.apiaccess.ipwhitelist.tests.simulators.atlas import AtlasSimulator
 from ansible_collections.apiaccess.ipwhitelist.tests.unit.conftest import (
@@ -51,7 +51,6 @@ CHECKS = ('not_a_server_error', 'status_code_conformance', 'content_type_conform
 # the seed's IDs (tests/unit/conftest.py), so that some requests reach an existing key, account, project
 SEEDED = {'orgId': ORG, 'apiUserId': KEY_ID, 'groupId': PROJECT, 'clientId': SA_ID}
 BOOLEANS = ('includeCount', 'envelope', 'pretty', 'includeSystemManaged')
-HYPOTHESIS_HOME = Path(__file__).resolve().parents[2] / '.cache' / 'hypothesis'
 
 
 def _string_parameters(spec):
@@ -169,23 +168,9 @@ ALLOWED = (
 
 @pytest.fixture
 def reproducible_generation(monkeypatch):
-    """derandomize fixes hypothesis' seed, but hypothesis (6.1xx) also mixes into its draws constants it finds in
-    every local module loaded so far, so the requests would change with the tests that ran before (seen: a
-    security-group body only after the rest of tests/fidelity). The run uses none of them.
-
-    This patches hypothesis' private internals (``hypothesis.internal.conjecture.providers``: ``_get_local_constants``,
-    ``CONSTANTS_CACHE``, ``Constants``, ``SortedSet``); it will break on a hypothesis upgrade that changes them. The
-    version is pinned in requirements-dev.txt: check this fixture when changing the pin."""
-    from hypothesis import configuration
-    from hypothesis.internal.conjecture import providers
-    # hypothesis' caches (unicode tables) go to the git- and build-ignored .cache, not to ./.hypothesis
-    configuration.set_hypothesis_home_dir(HYPOTHESIS_HOME)
-    empty = providers.Constants(integers=providers.SortedSet(), floats=providers.SortedSet(key=providers.float_to_int),
-                                bytes=providers.SortedSet(), strings=providers.SortedSet())
-    monkeypatch.setattr(providers, '_get_local_constants', lambda: empty)
-    monkeypatch.setattr(providers, 'CONSTANTS_CACHE', providers.LRUCache(1024))
-    yield
-    configuration.set_hypothesis_home_dir(None)
+    """The same requests every run, whatever ran before (tests/hypothesis_support.py says how and why)."""
+    with hypothesis_support.reproducible_generation(monkeypatch):
+        yield
 
 
 def extract(name):

@@ -7,7 +7,9 @@
 ``ci`` (the default): bounded examples, derandomized (CI sees the same examples every run), no example
 database, no deadline (a module run's time depends on the machine, never on what is tested).
 ``long`` (``HYPOTHESIS_PROFILE=long``): many more and random examples, with a database under .cache/ that
-replays a failure first on the next run. Each has a ``-playbooks`` twin for the ansible-playbook tests, whose
+replays a failure first on the next run. Every test here draws without the constants hypothesis would mix in
+from the modules loaded before it (``tests/hypothesis_support.py``), so which tests ran first in a process (or
+in which pytest-xdist worker) changes nothing. Each has a ``-playbooks`` twin for the ansible-playbook tests, whose
 examples cost seconds each. The profiles are only read by these tests: nothing is loaded globally, so other
 suites' hypothesis settings are untouched.
 """
@@ -21,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from ansible_collections.apiaccess.ipwhitelist.tests import hypothesis_support
 # the real ansible-playbook CLI, for the playbook tests
 from ansible_collections.apiaccess.ipwhitelist.tests.e2e.conftest import (  # noqa: F401 pylint: disable=unused-import
     ansible_playbook,
@@ -38,6 +41,12 @@ settings.register_profile('ci', max_examples=50, stateful_step_count=15, **CI)
 settings.register_profile('ci-playbooks', max_examples=6, **CI)
 settings.register_profile('long', max_examples=300, stateful_step_count=25, **LONG)
 settings.register_profile('long-playbooks', max_examples=40, **LONG)
+
+
+@pytest.fixture(autouse=True)
+def reproducible_generation(monkeypatch):
+    with hypothesis_support.reproducible_generation(monkeypatch):
+        yield
 
 
 @pytest.fixture
