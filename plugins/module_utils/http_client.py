@@ -49,10 +49,12 @@ try:
     from requests.adapters import HTTPAdapter
     from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
     from urllib3.util.retry import Retry
+    from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatch
 except ImportError:  # pragma: no cover - exercised by the sanity import test
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
     AuthBase = HTTPAdapter = HTTPDigestAuth = Retry = object  # so the class statements below still work
+    HostnameMismatch = ssl.SSLCertVerificationError
     HTTPBasicAuth = None
 else:
     HAS_REQUESTS = True
@@ -652,7 +654,7 @@ def _certificate_rejected(exc):
         if not isinstance(error, BaseException) or id(error) in seen:
             continue
         seen.add(id(error))
-        if isinstance(error, ssl.SSLCertVerificationError):
+        if isinstance(error, (ssl.SSLCertVerificationError, HostnameMismatch)):  # urllib3's own hostname check
             return True
         pending.extend([getattr(error, 'reason', None), error.__cause__, error.__context__])
         pending.extend(a for a in getattr(error, 'args', ()) if isinstance(a, BaseException))

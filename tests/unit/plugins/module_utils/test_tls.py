@@ -146,3 +146,13 @@ def test_a_tls_error_after_a_write_was_sent_leaves_its_outcome_unknown(bad_recor
     assert 'TLS error' in str(failure.value) and 'certificate verification' not in str(failure.value)
     assert 'may or may not have been applied' in str(failure.value)
     assert client.journal.changed() and client.journal.items('add', http_client.UNKNOWN) == ['203.0.113.5/32']
+
+
+def test_a_certificate_for_another_name_is_a_certificate_failure_sending_nothing(capsys, https_atlas, pki):
+    """The certificate names 127.0.0.1; reached as localhost, the hostname check refuses it in the handshake,
+    before anything is sent: a certificate failure, not a TLS error of unknown outcome."""
+    sim_args = args(https_atlas, ca_path=pki['ca.pem'], retries=0)
+    sim_args['base_url'] = https_atlas.url.replace('127.0.0.1', 'localhost')
+    failed, result = run_module(capsys, module.main, sim_args)
+    assert failed and 'TLS certificate verification failed' in result['msg'] and not result['changed']
+    assert 'outcome_unknown' not in result and https_atlas.log == []
