@@ -96,7 +96,7 @@ class _Reader(object):
         self.basedirs = [loader.get_basedir()] if variable_manager.safe_basedir else []
         self.all_group = inventory.groups.get('all')
         self.templar = Templar(loader=loader)
-        self._groups = {}  # the host's groups (names) -> their layers: most hosts share their groups
+        self._groups = {}  # the host's set of groups (group_set) -> their layers: most hosts share them
 
     @classmethod
     def for_hostvars(cls, hostvars, names):
@@ -118,8 +118,13 @@ class _Reader(object):
             return None
 
     def group_set(self, host_name):
-        """The names of the host's groups: hosts with the same set of groups read the same group layers."""
-        return frozenset(group.name for group in self.inventory.get_host(host_name).get_groups())
+        """The names of the host's groups: hosts with the same set of groups read the same group layers (the key
+        of those layers, and of the check against hostvars)."""
+        return self._group_set(self.inventory.get_host(host_name))
+
+    @staticmethod
+    def _group_set(host):
+        return frozenset(group.name for group in host.get_groups())
 
     def values(self, host_name):
         """The host's values of ``names`` (those it defines), or MISSING when hostvars must say."""
@@ -165,9 +170,9 @@ class _Reader(object):
         return layers
 
     def _group_layers(self, host):
-        host_groups = sort_groups([g for g in host.get_groups() if g.name != 'all'])
-        key = tuple(g.name for g in host_groups)
+        key = self._group_set(host)
         if key not in self._groups:
+            host_groups = sort_groups([g for g in host.get_groups() if g.name != 'all'])
             functions = {
                 'all_inventory': self.all_group.get_vars,
                 'all_plugins_inventory': lambda: self._plugins_inventory([self.all_group]),
