@@ -87,6 +87,21 @@ def _render_ip(address, full_ipv6):
     return str(address)
 
 
+ADDRESS_FIELDS = frozenset(('ipAddress', 'cidrBlock'))
+
+
+def _one_address_field(element, nullable):
+    """[V] An API-key or service-account POST element is an object with exactly one of ipAddress / cidrBlock and
+    no other field. ``nullable``: a field given as null counts as absent (the service-account schema); else it
+    counts as given (and its value is refused as no address)."""
+    if not isinstance(element, dict) or not element.keys() <= ADDRESS_FIELDS:
+        return False
+    given = 0
+    for value in element.values():
+        given += value is not None or not nullable
+    return given == 1
+
+
 @functools.lru_cache(maxsize=65536)
 def _entry_texts(net, full_ipv6):
     """(cidrBlock, ipAddress or None, the self link's last segment) of an API key's entry: the same for the same
@@ -1199,16 +1214,9 @@ class AtlasSimulator(Simulator):
                                'Bad Request', headers=headers)
         wanted = []
         for element in body:
-            # the usual element, {ipAddress: value} or {cidrBlock: value} with a value, passes the shape check below
-            # as it is; only any other element is checked field by field
-            if not (type(element) is dict and len(element) == 1 and  # pylint: disable=unidiomatic-typecheck
-                    ('ipAddress' in element or 'cidrBlock' in element) and None not in element.values()):
-                given = [f for f in ('ipAddress', 'cidrBlock') if isinstance(element, dict) and f in element and
-                         (element[f] is not None or not nullable)]
-                if not isinstance(element, dict) or len(given) != 1 or set(element) - {'ipAddress', 'cidrBlock'}:
-                    return self._error(400, 'INVALID_ATTRIBUTE',
-                                       'Each element needs exactly one of ipAddress or cidrBlock.', 'Bad Request',
-                                       headers=headers)
+            if not _one_address_field(element, nullable):
+                return self._error(400, 'INVALID_ATTRIBUTE', 'Each element needs exactly one of ipAddress or cidrBlock.',
+                                   'Bad Request', headers=headers)
             value = element.get('ipAddress') or element.get('cidrBlock')
             net = _parse_entry_value(value) if isinstance(value, str) else None
             if net is None or ('ipAddress' in element and '/' in value):
@@ -1221,15 +1229,24 @@ class AtlasSimulator(Simulator):
             wanted.append((value, net))
         return wanted
 
+    def _duplicate_conflict(self, wanted, entries, headers):
+        """Under duplicate_post=conflict, the 409 for the first element already on the list; else None."""
+        if self.settings['duplicate_post'] != 'conflict':
+            return None
+        for value, net in wanted:
+            if net in entries:
+                return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
+                                   'Address %s is already in the access list.' % value, 'Conflict', [value],
+                                   headers=headers)
+        return None
+
     def _sa_add(self, request, base, entries, headers):
         wanted = self._parse_body_entries(request, headers, max_items=200, nullable=True)  # [V] maxItems: 200
         if isinstance(wanted, Response):
             return wanted
-        for value, net in wanted:
-            if net in entries and self.settings['duplicate_post'] == 'conflict':
-                return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
-                                   'Address %s is already in the access list.' % value, 'Conflict', [value],
-                                   headers=headers)
+        conflict = self._duplicate_conflict(wanted, entries, headers)
+        if conflict is not None:
+            return conflict
         new = set(net for _v, net in wanted if net not in entries)
         if len(entries) + len(new) > self.settings['sa_max_entries']:
             return self._error(400, 'ACCESS_LIST_LIMIT_EXCEEDED', 'A service account can have at most %d access list '
@@ -1414,12 +1431,9 @@ class AtlasSimulator(Simulator):
         if isinstance(wanted, Response):
             return wanted
         entries = key['access_list']
-        if self.settings['duplicate_post'] == 'conflict':
-            for value, net in wanted:
-                if net in entries:
-                    return self._error(409, 'ADDRESS_ALREADY_IN_ACCESS_LIST',
-                                       'Address %s is already in the access list.' % value, 'Conflict', [value],
-                                       headers=headers)
+        conflict = self._duplicate_conflict(wanted, entries, headers)
+        if conflict is not None:
+            return conflict
         now = time.strftime(NOW, time.gmtime())
         for _value, net in wanted:  # all or nothing: applied only after every element was checked
             if net not in entries:
