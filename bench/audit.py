@@ -29,12 +29,10 @@ import tempfile
 from pathlib import Path
 
 from bench_common import (
-    BUCKETS, COLLECTIONS, ROOT, add_wan_arguments, bucket_bound, parse_args_or_render, replace_section, run_timed,
-    write_results,
+    BUCKETS, COLLECTIONS, ROOT, add_wan_arguments, bucket_bound, parse_args_or_render, replace_section,
+    requests_per_bucket, run_timed, write_results,
 )
 from fleet_rollout import BIN, ORG, PRIVATE, PUBLIC, control, key_id, start
-
-from ansible_collections.apiaccess.ipwhitelist.plugins.module_utils.atlas import rate_limit_bucket
 
 EMPTY_PLAY = '- hosts: localhost\n  gather_facts: false\n  tasks: []\n'
 PLAYBOOK = 'playbooks/audit.yml'
@@ -154,12 +152,10 @@ def main():
 
 
 def per_bucket(log):
-    """Requests per endpoint set (challenges and 429s apart)."""
+    """Requests per endpoint set (challenges and 429s apart), whatever their scope."""
     counts = {}
-    for e in log:
-        found = rate_limit_bucket(e['path']) if e['status'] not in (401, 429) else None
-        if found:
-            counts[found[0][0]] = counts.get(found[0][0], 0) + 1
+    for (endpoint_set, dummy_scope), n in requests_per_bucket(log).items():
+        counts[endpoint_set] = counts.get(endpoint_set, 0) + n
     return counts
 
 

@@ -89,8 +89,9 @@ def run_timed(cmd, env, work):
     return elapsed, int(rss_file.read_text()) / 1024.0, proc.stdout
 
 
-def bucket_bound(log, scale, mode):
-    """Seconds the documented buckets need for this run's metered requests (the worst bucket), and its name."""
+def requests_per_bucket(log):
+    """The run's metered requests per bucket, (endpoint set, scope key) -> count (digest challenges and 429s
+    apart)."""
     counts = {}
     for e in log:
         if e['status'] in (401, 429):
@@ -98,8 +99,13 @@ def bucket_bound(log, scale, mode):
         found = rate_limit_bucket(e['path'])
         if found:
             counts[found[0]] = counts.get(found[0], 0) + 1
+    return counts
+
+
+def bucket_bound(log, scale, mode):
+    """Seconds the documented buckets need for this run's metered requests (the worst bucket), and its name."""
     worst, name = 0.0, None
-    for (endpoint_set, dummy_scope), n in counts.items():
+    for (endpoint_set, dummy_scope), n in requests_per_bucket(log).items():
         capacity, per_minute = BUCKETS[endpoint_set]
         if n <= capacity:
             continue

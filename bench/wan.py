@@ -169,11 +169,11 @@ def measure(bench, name, n_hosts, atlas_seed, woodcore_seed, scale, implementati
                 wc_log = control(wc_url, 'log')['requests'][wc_before:]
                 chain, atlas_chain, woodcore_chain = chains(log + wc_log)
                 bound, bucket = bucket_bound(log, scale, mode)
+                challenges = len([e for e in log if e['status'] == 401])
                 row = dict(scenario=name, implementation=label, run=run, seconds=seconds, rss_mb=rss,
                            requests=len([e for e in log + wc_log if e['status'] not in (401, 429)]),
                            limited=len([e for e in log + wc_log if e['status'] == 429]),
-                           challenges=len([e for e in log if e['status'] == 401]),
-                           floor_challenges=len([e for e in log if e['status'] == 401]),
+                           challenges=challenges, floor_challenges=challenges,  # rescore: the role's for the floor
                            startup=startup, critical_rtts=chain, atlas_chain=atlas_chain,
                            woodcore_chain=woodcore_chain, atlas_requests=len([e for e in log if e['status'] != 429]),
                            rtt=rtt(args, scale), bucket_bound=bound, bucket=bucket, concurrency=concurrency,
